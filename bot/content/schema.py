@@ -1,0 +1,380 @@
+"""Schemas of the content files (pydantic v2) and the markers the check reads.
+
+A text's rules live in its type: `ClientText` carries `GradeLimit(8)`, `CrisisText`
+carries `GradeLimit(6, crisis=True)`, staff texts carry none. The check walks the models
+and reads these markers, so a new field is graded the moment it is declared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import partial
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+
+from bot.content.markup import check_placeholders, check_plain, check_telegram_html, placeholders
+
+# Telegram's limits: a message is at most 4096 characters, a command description 1-256.
+MESSAGE_MAX = 4096
+COMMAND_DESCRIPTION_MAX = 256
+BUTTON_MAX = 40  # ours: longer labels wrap badly on phones
+
+
+@dataclass(frozen=True)
+class GradeLimit:
+    """Highest Flesch–Kincaid grade allowed for a client-facing text (SPEC §6.2)."""
+
+    limit: float
+    crisis: bool = False
+
+
+@dataclass(frozen=True)
+class Discreet:
+    """The text can show on a locked phone screen: it must not name a diagnosis,
+    substance, medicine or the kind of program (SPEC §4, §7.3)."""
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty; write the text")
+    return value
+
+
+_PHONE_LIKE = re.compile(r"(?<![\w{])\d(?:[ -]?\d){2,}(?![\w}])")
+
+
+def _no_numbers(value: str) -> str:
+    # Numbers live only in crisis_resources.yaml, checked per region; a number typed into
+    # a text (or a translation) could be the wrong one for where the client is.
+    found = _PHONE_LIKE.search(value)
+    if found:
+        raise ValueError(
+            f"{found.group(0)!r} looks like a phone number; numbers are written only in "
+            "crisis_resources.yaml (help cards use placeholders like {lifeline.call})"
+        )
+    return value
+
+
+def _template_syntax(value: str) -> str:
+    placeholders(value)
+    return value
+
+
+def _allows(*names: str) -> AfterValidator:
+    return AfterValidator(partial(check_placeholders, allowed=names))
+
+
+_Message = Annotated[
+    str,
+    StringConstraints(max_length=MESSAGE_MAX),
+    AfterValidator(_text),
+    AfterValidator(check_telegram_html),
+]
+
+
+def client_text(*allowed: str) -> Any:
+    """A client-facing chat message (grade ≤ 8) that may use the given {placeholders}."""
+    return Annotated[
+        _Message, AfterValidator(_no_numbers), GradeLimit(8), Discreet(), _allows(*allowed)
+    ]
+
+
+def staff_text(*allowed: str) -> Any:
+    """A message for clinicians and admins: HTML-checked, not graded."""
+    return Annotated[_Message, _allows(*allowed)]
+
+
+ClientText = client_text()
+StaffText = staff_text()
+# Crisis placeholders name crisis resources; they are checked against
+# crisis_resources.yaml when the cards are rendered (loader), so only syntax here.
+CrisisText = Annotated[
+    _Message,
+    AfterValidator(_no_numbers),
+    GradeLimit(6, crisis=True),
+    AfterValidator(_template_syntax),
+]
+ButtonText = Annotated[
+    str,
+    StringConstraints(max_length=BUTTON_MAX),
+    AfterValidator(_text),
+    AfterValidator(check_plain),
+    GradeLimit(8),
+    Discreet(),
+    _allows(),
+]
+CommandDescription = Annotated[
+    str,
+    StringConstraints(max_length=COMMAND_DESCRIPTION_MAX),
+    AfterValidator(_text),
+    AfterValidator(check_plain),
+    GradeLimit(8),
+    Discreet(),
+    _allows(),
+]
+# A proper name (a country, a service): plain, not graded.
+Name = Annotated[str, AfterValidator(_text), AfterValidator(check_plain)]
+
+
+def _region_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError(f"region {value!r} should be two capital letters, like US or UK")
+    return value
+
+
+def _resource_id(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+        raise ValueError(
+            f"resource name {value!r} should use only small letters, digits and _, "
+            "like crisis_text_line"
+        )
+    return value
+
+
+def _phone(value: str) -> str:
+    if not re.fullmatch(r"[0-9](?:[0-9 -]*[0-9])?", value):
+        raise ValueError(f"{value!r} should be digits, with spaces or dashes between them")
+    return value
+
+
+RegionCode = Annotated[str, AfterValidator(_region_code)]
+ResourceId = Annotated[str, AfterValidator(_resource_id)]
+Phone = Annotated[str, AfterValidator(_phone)]
+# Facts in crisis_resources.yaml: HTML-escaped when a card is rendered.
+Fact = Annotated[str, AfterValidator(_text)]
+
+
+class _Strict(BaseModel):
+    # extra="forbid": a misspelt key is an error, not a silently unused text.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- content/crisis_resources.yaml -------------------------------------------------
+
+
+class ResourceKind(StrEnum):
+    EMERGENCY = "emergency"
+    CRISIS_LINE = "crisis_line"
+    TEXT_LINE = "text_line"
+    MENTAL_HEALTH_LINE = "mental_health_line"
+    VETERANS_LINE = "veterans_line"
+    YOUTH_LINE = "youth_line"
+    POISON = "poison"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    DRUG_HELPLINE = "drug_helpline"
+    MEDICAL_ADVICE = "medical_advice"
+
+
+# Fields a help card may show through {resource.field}; `note` and `source` are internal.
+CARD_FIELDS = ("name", "call", "text", "text_keyword", "press", "web", "hours")
+
+
+class Resource(_Strict):
+    name: Fact
+    kind: ResourceKind
+    call: Phone | None = None
+    text: Phone | None = None
+    text_keyword: Fact | None = None
+    press: Phone | None = None
+    web: Fact | None = None
+    hours: Fact | None = None
+    note: str | None = None
+    last_verified: date
+    source: Fact
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Resource:
+        if not (self.call or self.text or self.web):
+            raise ValueError("needs a way to reach it: call, text or web")
+        if self.text_keyword and not self.text:
+            raise ValueError("has text_keyword but no text number")
+        if self.press and not self.call:
+            raise ValueError("has press but no call number")
+        return self
+
+
+class ResourcesFile(_Strict):
+    regions: dict[RegionCode, dict[ResourceId, Resource]]
+
+    @model_validator(mode="after")
+    def _every_region_has_emergency(self) -> ResourcesFile:
+        if not self.regions:
+            raise ValueError("lists no region")
+        for code, resources in self.regions.items():
+            if not any(r.kind is ResourceKind.EMERGENCY for r in resources.values()):
+                raise ValueError(f"region {code} has no resource of kind emergency")
+        return self
+
+
+# --- content/<lang>/crisis.yaml ----------------------------------------------------
+
+
+class RegionCard(_Strict):
+    name: Name
+    card: list[CrisisText]
+
+    @model_validator(mode="after")
+    def _has_parts(self) -> RegionCard:
+        if not self.card:
+            raise ValueError("card is empty; write at least one part")
+        return self
+
+
+class CrisisTexts(_Strict):
+    not_a_crisis_service: CrisisText
+    regions: dict[RegionCode, RegionCard]
+
+
+# --- content/<lang>/ui.yaml ----------------------------------------------------------
+
+
+class CommandDescriptions(_Strict):
+    start: CommandDescription
+    help: CommandDescription
+
+    def items(self) -> list[tuple[str, str]]:
+        """(command, description) pairs in menu order, for setMyCommands."""
+        return [(name, getattr(self, name)) for name in type(self).model_fields]
+
+
+class UiTexts(_Strict):
+    welcome: ClientText
+    welcome_back: ClientText
+    help_button: ButtonText
+    other_regions_button: ButtonText
+    choose_region: ClientText
+    unsupported_message: ClientText
+    not_understood: ClientText
+    error: ClientText
+    coming_soon: ClientText
+    commands: CommandDescriptions
+    # The daily check-in prompt, its one nudge, and the prompt's button (the delivery
+    # engine sends them; they can show on a locked screen).
+    checkin_prompt: ClientText
+    checkin_nudge: ClientText
+    checkin_button: ButtonText
+
+
+# --- content/<lang>/staff.yaml -------------------------------------------------------
+
+
+class StaffTexts(_Strict):
+    # Sent as it is (no placeholders), so a {name} here would show literally.
+    clinician_welcome: StaffText
+    clinician_registered: staff_text("role", "program")  # type: ignore[valid-type]
+    invite_created: staff_text("code", "link", "days")  # type: ignore[valid-type]
+    clients_header: StaffText
+    clients_line: staff_text("code", "status", "label")  # type: ignore[valid-type]
+    clients_empty: StaffText
+    client_not_found: staff_text("code")  # type: ignore[valid-type]
+    client_already_left: staff_text("code")  # type: ignore[valid-type]
+    usage_code: staff_text("command")  # type: ignore[valid-type]
+    discharged: staff_text("code")  # type: ignore[valid-type]
+    paused: staff_text("code")  # type: ignore[valid-type]
+    resumed: staff_text("code")  # type: ignore[valid-type]
+    # Notices about a client, to their primary clinician's private chat.
+    notices: dict[str, staff_text("code")]  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _every_notice(self) -> StaffTexts:
+        missing = {"joined", "paused", "resumed", "left", "deleted", "reachable"} - set(
+            self.notices
+        )
+        if missing:
+            raise ValueError(f"notices: missing {', '.join(sorted(missing))}")
+        return self
+
+
+# --- content/<lang>/account.yaml -----------------------------------------------------
+
+
+class JoinTexts(_Strict):
+    invalid_link: ClientText
+    too_many_tries: ClientText
+    # Read before anything is stored; the help card follows the last part.
+    disclosures: list[ClientText]
+    consent_question: ClientText
+    agree_button: ButtonText
+    decline_button: ButtonText
+    declined: ClientText
+    already_joined: ClientText
+
+
+class SetupTexts(_Strict):
+    ask_language: ClientText
+    ask_timezone: ClientText
+    other_button: ButtonText
+    type_timezone: ClientText
+    timezone_not_found: ClientText
+    ask_checkin_time: ClientText
+    type_checkin_time: ClientText
+    time_not_understood: ClientText
+    ask_session_reminders: ClientText
+    ask_medication_reminders: ClientText
+    yes_button: ButtonText
+    no_button: ButtonText
+    done: client_text("time", "zone")  # type: ignore[valid-type]
+    saved: ClientText
+    stale_button: ClientText
+
+
+class MenuTexts(_Strict):
+    checkin: ButtonText
+    learn: ButtonText
+    breathe: ButtonText
+    sessions: ButtonText
+    settings: ButtonText
+
+
+class AccountTexts(_Strict):
+    settings_summary: client_text("language", "zone", "time", "sessions", "medicine")  # type: ignore[valid-type]
+    on: ButtonText
+    off: ButtonText
+    language_button: ButtonText
+    timezone_button: ButtonText
+    checkin_button: ButtonText
+    sessions_button: ButtonText
+    medicine_button: ButtonText
+    pause_button: ButtonText
+    resume_button: ButtonText
+    leave_button: ButtonText
+    mydata_button: ButtonText
+    delete_button: ButtonText
+    paused: ClientText
+    resumed: ClientText
+    already_paused: ClientText
+    not_paused: ClientText
+    stop_confirm: ClientText
+    stop_yes: ButtonText
+    stop_no: ButtonText
+    stopped: ClientText
+    stop_cancelled: ClientText
+    mydata_caption: ClientText
+    delete_confirm: ClientText
+    delete_yes: ButtonText
+    delete_no: ButtonText
+    deleted: ClientText
+    delete_cancelled: ClientText
+    discharged_by_team: ClientText
+    paused_by_team: ClientText
+    resumed_by_team: ClientText
+
+
+class AccountFile(_Strict):
+    language_name: Name  # the language's own name, e.g. "English", "Español"
+    join: JoinTexts
+    setup: SetupTexts
+    menu: MenuTexts
+    account: AccountTexts
+
+
+# --- content/<lang>/style.yaml -------------------------------------------------------
+
+
+class StyleRules(_Strict):
+    stigmatizing_words: list[Fact]
+    discreet_words: list[Fact]

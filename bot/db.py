@@ -1,0 +1,131 @@
+"""Engine, sessions and migrations (SQLModel on SQLAlchemy's asyncio API).
+
+The database is the single source of truth (DESIGN.md): a process may die at any
+instant and another takes over, so nothing here caches rows between requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.settings import REPO_ROOT
+
+ALEMBIC_DIR = REPO_ROOT / "alembic"
+
+
+class SchemaError(Exception):
+    """The database schema is missing or does not match this version of Waypoint."""
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets the dispatcher read while a handler writes; foreign keys are off
+            # by default in SQLite and the schema relies on them.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: rows stay readable after commit without lazy loads,
+    # which asyncio cannot do.
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session that commits on success and rolls back on error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def alembic_config() -> Config:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection  # env.py runs on this connection
+    command.upgrade(config, revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` on the engine's database."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade, revision)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: str | None
+    head: str
+    known: bool  # the current revision is one this code knows
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def schema_state(engine: AsyncEngine) -> SchemaState:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    assert head is not None, "alembic/versions holds no migration"
+    async with engine.connect() as connection:
+        current = await connection.run_sync(_current_revision)
+    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
+    return SchemaState(current=current, head=head, known=known)
+
+
+async def ensure_schema_current(engine: AsyncEngine) -> None:
+    """Refuse to run on an unmigrated, older or newer schema, with one clear sentence."""
+    state = await schema_state(engine)
+    if state.up_to_date:
+        return
+    if state.current is None:
+        raise SchemaError(
+            "The database has no Waypoint tables yet: run `python -m bot migrate` first."
+        )
+    if not state.known:
+        raise SchemaError(
+            f"The database schema ({state.current}) is newer than this version of Waypoint "
+            f"knows ({state.head}): update Waypoint before starting it."
+        )
+    raise SchemaError(
+        f"The database schema ({state.current}) is older than this version of Waypoint "
+        f"({state.head}): run `python -m bot migrate` first."
+    )

@@ -1,0 +1,277 @@
+"""The inbox: every update is written to the database before it is handled.
+
+python-telegram-bot confirms an update to Telegram before handling it: polling moves
+its offset once the update is in `Application.update_queue`, and a webhook answers 200
+first. A crash then loses what was in flight. Waypoint hooks in at that queue
+(`InboxQueue`, handed to `ApplicationBuilder.update_queue`): the Updater's
+`update_queue.put()` writes an `InboundUpdate` row, and only returns once the row is
+committed, so polling confirms nothing that is not stored. The webhook receiver writes
+the row itself before answering 200 (bot/webhook.py). The update processor's done hook
+marks the row done after the handlers ran. On start, rows not done are handled again.
+
+A redelivered update (same update_id) finds its row and is dropped: handled once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from telegram import Update
+
+from bot.models import InboundStatus, InboundUpdate
+from bot.scheduling.clock import Clock, SystemClock
+from bot.services import AnyApplication
+from bot.updates import chat_key
+
+log = logging.getLogger(__name__)
+
+inbound = InboundUpdate.__table__  # type: ignore[attr-defined]
+
+_INBOX_KEY = "waypoint.inbox"
+
+ActivityHook = Callable[[AsyncConnection, int, datetime], Awaitable[object]]
+
+
+class Inbox:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        worker_id: str,
+        clock: Clock | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 3,
+        retention: timedelta = timedelta(days=2),
+    ) -> None:
+        self.engine = engine
+        self.worker_id = worker_id
+        self.clock = clock or SystemClock()
+        # A row claimed longer ago than this, and not done, is taken over by any worker.
+        self.lease = lease
+        # An update whose handling crashed its process this many times is set aside.
+        self.max_attempts = max_attempts
+        self.retention = retention
+        self._in_flight: set[int] = set()
+        self._handled: dict[int, asyncio.Event] = {}
+        # Called in the transaction that marks an update done, with its chat and the
+        # time it arrived (e.g. a message cancels a pending check-in nudge).
+        self.activity_hooks: list[ActivityHook] = []
+
+    def install(self, application: AnyApplication) -> None:
+        application.bot_data[_INBOX_KEY] = self
+
+    # --- writing -------------------------------------------------------------------
+
+    async def record(self, update: Update) -> bool:
+        """Store the update; True when it is new (handle it), False when seen before."""
+        now = self.clock.now()
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = (
+            insert(inbound)
+            .values(
+                update_id=update.update_id,
+                chat_id=chat_key(update),
+                payload=json.dumps(update.to_dict(), separators=(",", ":")),
+                status=InboundStatus.received.value,
+                received_at=now,
+                claimed_by=self.worker_id,
+                claimed_at=now,
+                attempts=1,
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(inbound.c.id)
+        )
+        async with self.engine.begin() as connection:
+            new = (await connection.execute(statement)).first() is not None
+        if new:
+            self._in_flight.add(update.update_id)
+        else:
+            log.info("update %s is already in the inbox: not handled again", update.update_id)
+        return new
+
+    async def record_patiently(self, update: Update) -> bool:
+        """`record`, retried while the database is unreachable. Polling waits here, so
+        Telegram keeps the update until it is stored (the offset does not move)."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.record(update)
+            except (SQLAlchemyError, OSError) as exc:
+                log.error("cannot store update %s yet (%s); retrying", update.update_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def mark_done(self, update: object) -> None:
+        """Done hook of the update processor: runs after the handlers, even on error.
+
+        The update's words and chat id are erased: the row is kept only so that a
+        redelivery is recognised (nothing is kept about who wrote what, or when)."""
+        if not isinstance(update, Update):
+            return
+        now = self.clock.now()
+        chat_id = chat_key(update)
+        try:
+            async with self.engine.begin() as connection:
+                received_at = (
+                    await connection.execute(
+                        sa.update(inbound)
+                        .where(inbound.c.update_id == update.update_id)
+                        .values(
+                            status=InboundStatus.done.value,
+                            handled_at=now,
+                            payload=None,
+                            chat_id=None,
+                        )
+                        .returning(inbound.c.received_at)
+                    )
+                ).scalar_one_or_none()
+                if chat_id is not None and received_at is not None:
+                    for hook in self.activity_hooks:
+                        await hook(connection, chat_id, received_at)
+        finally:
+            self._in_flight.discard(update.update_id)
+            event = self._handled.pop(update.update_id, None)
+            if event is not None:
+                event.set()
+
+    # --- waiting (webhook mode answers once the update is handled, or after a while) ---
+
+    def expect(self, update_id: int) -> asyncio.Event:
+        return self._handled.setdefault(update_id, asyncio.Event())
+
+    def forget(self, update_id: int) -> None:
+        self._handled.pop(update_id, None)
+
+    # --- recovery --------------------------------------------------------------------
+
+    async def claim_unfinished(self, *, everything: bool, limit: int = 500) -> list[dict[str, Any]]:
+        """Rows not done, oldest update first, now claimed by this worker.
+
+        `everything`: at start of the only update consumer (polling), take every row
+        not done; otherwise those whose claim outlived the lease (their worker died) and
+        this worker's own. Rows that crashed their process `max_attempts` times are set
+        aside.
+        """
+        now = self.clock.now()
+        candidates = sa.select(inbound.c.id).where(inbound.c.status == InboundStatus.received.value)
+        if not everything:
+            # A dead worker's rows, or this worker's own from before a restart (not in
+            # flight here, and its id is unique to it while it runs).
+            candidates = candidates.where(
+                sa.or_(
+                    inbound.c.claimed_at < now - self.lease,
+                    inbound.c.claimed_by == self.worker_id,
+                )
+            )
+        if self._in_flight:
+            candidates = candidates.where(inbound.c.update_id.not_in(list(self._in_flight)))
+        candidates = candidates.order_by(inbound.c.update_id).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        async with self.engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    sa.update(inbound)
+                    .where(inbound.c.id.in_(candidates.scalar_subquery()))
+                    .values(
+                        claimed_by=self.worker_id,
+                        claimed_at=now,
+                        attempts=inbound.c.attempts + 1,
+                    )
+                    .returning(inbound.c.update_id, inbound.c.payload, inbound.c.attempts)
+                )
+            ).all()
+            poisoned = [r.update_id for r in rows if r.attempts > self.max_attempts]
+            if poisoned:
+                await connection.execute(
+                    sa.update(inbound)
+                    .where(inbound.c.update_id.in_(poisoned))
+                    .values(status=InboundStatus.failed.value, handled_at=now, payload=None)
+                )
+        for update_id in poisoned:
+            log.error("update %s crashed its worker repeatedly: set aside", update_id)
+        recovered = [
+            json.loads(r.payload)
+            for r in sorted(rows, key=lambda r: r.update_id)
+            if r.update_id not in poisoned and r.payload
+        ]
+        for payload in recovered:
+            self._in_flight.add(int(payload["update_id"]))
+        return recovered
+
+    async def prune(self) -> int:
+        """Forget handled rows after the retention (Telegram redelivers within a day)."""
+        before = self.clock.now() - self.retention
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                sa.delete(inbound).where(
+                    inbound.c.status != InboundStatus.received.value,
+                    inbound.c.handled_at < before,
+                )
+            )
+        return result.rowcount
+
+
+def inbox_of(application: AnyApplication) -> Inbox | None:
+    return application.bot_data.get(_INBOX_KEY)  # type: ignore[no-any-return]
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """`Application.update_queue` that writes each update to the inbox as it is queued.
+
+    Everything that enters the application goes through `put` (the Updater's polling
+    loop, python-telegram-bot's own webhook server), so nothing is handled unrecorded.
+    """
+
+    def __init__(self, inbox: Inbox) -> None:
+        super().__init__()
+        self.inbox = inbox
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and not await self.inbox.record_patiently(item):
+            return
+        await super().put(item)
+
+    async def put_recorded(self, item: Update) -> None:
+        """Queue an update whose row is already written (recovery, our webhook)."""
+        await super().put(item)
+
+
+async def resume_unfinished(application: AnyApplication, *, everything: bool) -> int:
+    """Queue the updates a previous run stored but did not finish; returns how many."""
+    inbox = inbox_of(application)
+    queue = application.update_queue
+    if inbox is None or not isinstance(queue, InboxQueue):
+        return 0
+    count = 0
+    while True:
+        payloads = await inbox.claim_unfinished(everything=everything)
+        for payload in payloads:
+            await queue.put_recorded(Update.de_json(payload, application.bot))
+        count += len(payloads)
+        if not payloads or not everything:
+            break
+    if count:
+        log.warning("handling %d update(s) a previous run received but did not finish", count)
+    return count
+
+
+async def sweep(application: AnyApplication) -> None:
+    """Periodic: take over updates whose worker died (lease over), forget old rows."""
+    inbox = inbox_of(application)
+    if inbox is None:
+        return
+    try:
+        await resume_unfinished(application, everything=False)
+        await inbox.prune()
+    except (SQLAlchemyError, OSError):
+        log.exception("inbox sweep failed; the next one tries again")

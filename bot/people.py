@@ -1,0 +1,69 @@
+"""Who is writing: an enrolled client, a clinician, or someone Waypoint does not know.
+
+Pure database lookups, no Telegram imports. Nothing is stored about unknown people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import Client, ClientStatus, Clinician, Program
+
+# Statuses in which a client still talks with Waypoint (an unreachable client who
+# writes again is reachable again).
+ENROLLED = (ClientStatus.active, ClientStatus.paused, ClientStatus.unreachable)
+
+
+@dataclass(frozen=True)
+class Who:
+    client: Client | None = None
+    clinician: Clinician | None = None
+    program: Program | None = None
+
+    @property
+    def is_client(self) -> bool:
+        return self.client is not None
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.clinician is not None
+
+    @property
+    def language(self) -> str | None:
+        return self.client.language if self.client else None
+
+
+async def identify(session: AsyncSession, telegram_user_id: int) -> Who:
+    client = (
+        await session.exec(
+            select(Client).where(
+                Client.telegram_user_id == telegram_user_id, col(Client.status).in_(ENROLLED)
+            )
+        )
+    ).first()
+    if client is not None:
+        return Who(client=client, program=await session.get(Program, client.program_id))
+    clinician = (
+        await session.exec(
+            select(Clinician).where(
+                Clinician.telegram_user_id == telegram_user_id, col(Clinician.active).is_(True)
+            )
+        )
+    ).first()
+    if clinician is not None:
+        return Who(clinician=clinician, program=await session.get(Program, clinician.program_id))
+    return Who()
+
+
+async def crisis_region(session: AsyncSession, who: Who, default_region: str) -> str:
+    """The region whose crisis lines to show: the person's program, else the only
+    program this deployment serves, else the configured default."""
+    if who.program is not None:
+        return who.program.region
+    programs = (await session.exec(select(Program.region).limit(2))).all()
+    if len(programs) == 1:
+        return programs[0]
+    return default_region

@@ -1,0 +1,274 @@
+"""Programs, clinicians, clients and their invitations: the rules, without Telegram.
+
+Used by the admin command line and by the chat features alike, so a rule (a token works
+once, a code is unique in its program, a deletion leaves nothing behind) lives in one place.
+Functions take the session keyword-only and leave committing to the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, update
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.invites import new_code, new_token, token_hash
+from bot.models import (
+    AuditEvent,
+    Client,
+    ClientStatus,
+    Clinician,
+    ClinicianRole,
+    Delivery,
+    EnrollmentAttempt,
+    Invitation,
+    InvitePurpose,
+    Program,
+)
+
+WRONG_TOKENS_PER_HOUR = 5
+ATTEMPT_WINDOW = timedelta(hours=1)
+
+
+class RosterError(Exception):
+    """A request that breaks a rule; the message is one sentence for the person asking."""
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    at: datetime,
+    **detail: Any,
+) -> None:
+    session.add(AuditEvent(actor=actor, action=action, subject=subject, at=at, detail=detail))
+
+
+# --- invitations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    token: str  # shown once, never stored
+    invitation: Invitation
+    client: Client | None = None
+    clinician: Clinician | None = None
+
+
+async def invite_client(
+    session: AsyncSession,
+    *,
+    program: Program,
+    by: Clinician,
+    now: datetime,
+    ttl: timedelta,
+    label: str | None = None,
+) -> NewInvite:
+    """A new client (status invited) with a fresh pseudonym and a one-time token."""
+    assert program.id is not None and by.id is not None
+    taken = set(
+        (await session.exec(select(Client.code).where(Client.program_id == program.id))).all()
+    )
+    code = new_code()
+    while code in taken:
+        code = new_code()
+    client = Client(
+        program_id=program.id,
+        code=code,
+        status=ClientStatus.invited,
+        primary_clinician_id=by.id,
+        label=label or None,
+        created_at=now,
+    )
+    session.add(client)
+    await session.flush()
+    token = new_token()
+    invitation = Invitation(
+        program_id=program.id,
+        purpose=InvitePurpose.client,
+        client_id=client.id,
+        token_hash=token_hash(token),
+        created_by=f"clinician:{by.id}",
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(invitation)
+    audit(
+        session,
+        actor=f"clinician:{by.id}",
+        action="client_invited",
+        subject=f"client:{client.id}",
+        at=now,
+    )
+    return NewInvite(token=token, invitation=invitation, client=client)
+
+
+async def invite_clinician(
+    session: AsyncSession,
+    *,
+    program: Program,
+    role: ClinicianRole,
+    name: str,
+    now: datetime,
+    ttl: timedelta,
+) -> NewInvite:
+    assert program.id is not None
+    clinician = Clinician(
+        program_id=program.id, display_name=name, role=role, active=True, created_at=now
+    )
+    session.add(clinician)
+    await session.flush()
+    token = new_token()
+    invitation = Invitation(
+        program_id=program.id,
+        purpose=InvitePurpose.clinician,
+        clinician_id=clinician.id,
+        token_hash=token_hash(token),
+        created_by="admin-cli",
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(invitation)
+    audit(
+        session,
+        actor="admin-cli",
+        action="clinician_invited",
+        subject=f"clinician:{clinician.id}",
+        at=now,
+        role=role.value,
+    )
+    return NewInvite(token=token, invitation=invitation, clinician=clinician)
+
+
+def sender_hash(telegram_user_id: int) -> str:
+    """What the wrong-token limit keeps about a sender: not their id, a hash of it."""
+    return hashlib.sha256(f"waypoint-attempt:{telegram_user_id}".encode()).hexdigest()
+
+
+async def locked_out(session: AsyncSession, *, telegram_user_id: int, now: datetime) -> bool:
+    await session.exec(  # type: ignore[call-overload]
+        delete(EnrollmentAttempt).where(col(EnrollmentAttempt.at) < now - ATTEMPT_WINDOW)
+    )
+    count = (
+        await session.exec(
+            select(func.count()).where(
+                EnrollmentAttempt.sender_hash == sender_hash(telegram_user_id),
+                col(EnrollmentAttempt.at) >= now - ATTEMPT_WINDOW,
+            )
+        )
+    ).one()
+    return count >= WRONG_TOKENS_PER_HOUR
+
+
+def record_wrong_token(session: AsyncSession, *, telegram_user_id: int, now: datetime) -> None:
+    session.add(EnrollmentAttempt(sender_hash=sender_hash(telegram_user_id), at=now))
+
+
+async def open_invitation(session: AsyncSession, *, token: str, now: datetime) -> Invitation | None:
+    """The invitation a token opens: unexpired, unused, not declined; else None."""
+    invitation = (
+        await session.exec(select(Invitation).where(Invitation.token_hash == token_hash(token)))
+    ).first()
+    if invitation is None or invitation.used_at or invitation.declined_at:
+        return None
+    if invitation.expires_at <= now:
+        return None
+    return invitation
+
+
+async def use_invitation(session: AsyncSession, *, invitation: Invitation, now: datetime) -> bool:
+    """Mark used, atomically: of two presses at once, exactly one gets True."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Invitation)
+        .where(
+            col(Invitation.id) == invitation.id,
+            col(Invitation.used_at).is_(None),
+            col(Invitation.declined_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def decline_invitation(
+    session: AsyncSession, *, invitation: Invitation, now: datetime
+) -> bool:
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Invitation)
+        .where(
+            col(Invitation.id) == invitation.id,
+            col(Invitation.used_at).is_(None),
+            col(Invitation.declined_at).is_(None),
+        )
+        .values(declined_at=now)
+    )
+    if result.rowcount == 1:
+        audit(
+            session,
+            actor="system",
+            action="invitation_declined",
+            subject=f"invitation:{invitation.id}",
+            at=now,
+        )
+    return bool(result.rowcount == 1)
+
+
+# --- clients --------------------------------------------------------------------------
+
+
+async def find_client_by_code(
+    session: AsyncSession, *, program_id: int, code: str
+) -> Client | None:
+    return (
+        await session.exec(
+            select(Client).where(Client.program_id == program_id, Client.code == code)
+        )
+    ).first()
+
+
+async def caseload(session: AsyncSession, *, clinician: Clinician) -> list[Client]:
+    """A clinician's own clients (an admin sees the whole program), by code."""
+    query = select(Client).where(Client.program_id == clinician.program_id)
+    if clinician.role is not ClinicianRole.admin:
+        query = query.where(Client.primary_clinician_id == clinician.id)
+    return list((await session.exec(query.order_by(col(Client.code)))).all())
+
+
+async def client_by_telegram_id(session: AsyncSession, *, telegram_user_id: int) -> Client | None:
+    """Any client row for this Telegram user, whatever its status."""
+    return (
+        await session.exec(select(Client).where(Client.telegram_user_id == telegram_user_id))
+    ).first()
+
+
+async def erase_client(session: AsyncSession, *, client: Client, now: datetime) -> None:
+    """Erase everything about a client; keep one audit entry that a deletion happened.
+
+    Every row that names the client goes: deliveries, invitations, audit entries about
+    them, and the client row itself with its Telegram ids, settings and label.
+    """
+    assert client.id is not None
+    subject = f"client:{client.id}"
+    await session.exec(delete(Delivery).where(col(Delivery.client_id) == client.id))  # type: ignore[call-overload]
+    await session.exec(delete(Invitation).where(col(Invitation.client_id) == client.id))  # type: ignore[call-overload]
+    await session.exec(  # type: ignore[call-overload]
+        delete(AuditEvent).where(
+            or_(col(AuditEvent.subject) == subject, col(AuditEvent.actor) == subject)
+        )
+    )
+    if client.telegram_user_id is not None:
+        await session.exec(  # type: ignore[call-overload]
+            delete(EnrollmentAttempt).where(
+                col(EnrollmentAttempt.sender_hash) == sender_hash(client.telegram_user_id)
+            )
+        )
+    await session.delete(client)
+    audit(
+        session, actor="system", action="client_data_deleted", at=now, program_id=client.program_id
+    )

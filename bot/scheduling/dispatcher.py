@@ -1,0 +1,458 @@
+"""The dispatcher: claim due deliveries, render them, send them, record what happened.
+
+Two paths, by the kind's rule (see kinds.py):
+
+- At most once (prompts, nudges, reminders): sent one at a time. Each row is marked
+  `sending` in the same commit that records the previous row's outcome, then the
+  request goes out. If the worker dies, at most one row per worker is in doubt, and it
+  is recorded as sent-uncertain, never sent again.
+- At least once (alerts): sent concurrently; a row whose worker died is sent again.
+
+HTTP requests never run inside a database transaction. Errors are classified
+(errors.py): a 429 delays only that row (other chats go on), 5xx and network errors
+back off with jitter, a 403 makes the client unreachable, a 400 fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.content import Content
+from bot.models import Client, ClientStatus, DeliveryStatus
+from bot.scheduling import outbox
+from bot.scheduling.clock import Clock
+from bot.scheduling.errors import Action, Backoff, Decision, Failure, SendFailed, decide
+from bot.scheduling.kinds import Kind, Rule, get_kind
+from bot.scheduling.rendering import (
+    DueDelivery,
+    Outgoing,
+    RenderContext,
+    Skip,
+    renderable_kinds,
+    renderer_for,
+)
+from bot.scheduling.telegram_sender import Sender
+
+log = logging.getLogger("bot.delivery")
+
+Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    batch_size: int = 100
+    # A claim not finished within the lease is taken over (its worker is presumed dead).
+    lease: timedelta = timedelta(seconds=60)
+    # At-least-once sends in flight at once (at-most-once ones go one at a time).
+    concurrency: int = 16
+    # Telegram: about one message a second per chat.
+    per_chat_interval: float = 1.0
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+@dataclass
+class Tally:
+    claimed: int = 0
+    sent: int = 0
+    uncertain: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    lost_claims: int = 0
+
+    def add(self, other: Tally) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def log_event(level: int, event: str, **values: Any) -> None:
+    """One line per event, `event key=value …`, and the same values in `extra` for JSON
+    log formatters. Never a message's text: logs are no place for health information."""
+    text = " ".join(f"{k}={_plain(v)}" for k, v in values.items())
+    log.log(level, "%s %s", event, text, extra={"delivery": {"event": event, **values}})
+
+
+def _plain(value: Any) -> str:
+    text = str(value)
+    return json.dumps(text) if (" " in text or '"' in text or not text) else text
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        sender: Sender,
+        worker_id: str,
+        clock: Clock,
+        config: DispatchConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.content = content
+        self.sender = sender
+        self.worker_id = worker_id
+        self.clock = clock
+        self.config = config or DispatchConfig()
+        self.rng = rng or random.Random()
+        self._last_sent: dict[int, datetime] = {}  # chat -> when this worker last sent to it
+        # Set when Telegram refuses the bot itself (revoked token) or at shutdown: the
+        # rest of the batch is put back for another worker (or a later start).
+        self.halted: str | None = None
+        self._release_delay = 0.0
+        self._started = False
+
+    def halt(self, reason: str, *, release_delay: float = 0.0) -> None:
+        if self.halted is None:
+            self.halted = reason
+            self._release_delay = release_delay
+
+    # --- the loop ----------------------------------------------------------------
+
+    async def drain(self, max_batches: int | None = None) -> Tally:
+        """Recover expired claims, then send batches until nothing is due."""
+        total = Tally()
+        await self.recover()
+        batches = 0
+        while self.halted is None and (max_batches is None or batches < max_batches):
+            tally = await self.dispatch_batch()
+            total.add(tally)
+            batches += 1
+            if tally.claimed == 0:
+                break
+        return total
+
+    async def recover(self) -> outbox.Recovered:
+        now = self.clock.now()
+        kinds = [get_kind(k) for k in renderable_kinds()]
+        async with self.engine.begin() as connection:
+            recovered = await outbox.recover_expired(
+                connection,
+                now=now,
+                stale_before=now - self.config.lease,
+                at_least_once=[k.name for k in kinds if k and k.rule is Rule.at_least_once],
+                at_most_once=[k.name for k in kinds if k and k.rule is Rule.at_most_once],
+                own_worker=None if self._started else self.worker_id,
+            )
+        self._started = True
+        if recovered.released or recovered.resent or recovered.uncertain:
+            log_event(
+                logging.WARNING,
+                "delivery.recovered",
+                worker=self.worker_id,
+                released=recovered.released,
+                resent=recovered.resent,
+                uncertain=recovered.uncertain,
+            )
+        return recovered
+
+    async def dispatch_batch(self) -> Tally:
+        kinds = [k for k in renderable_kinds() if get_kind(k) is not None]
+        async with self.engine.begin() as connection:
+            items = await outbox.claim(
+                connection,
+                worker=self.worker_id,
+                now=self.clock.now(),
+                kinds=kinds,
+                limit=self.config.batch_size,
+            )
+        tally = Tally(claimed=len(items))
+        if not items:
+            return tally
+        clients = await self._load_clients(items)
+        at_most_once = [i for i in items if self._kind(i).rule is Rule.at_most_once]
+        at_least_once = [i for i in items if self._kind(i).rule is Rule.at_least_once]
+        await asyncio.gather(
+            self._send_one_at_a_time(at_most_once, clients, tally),
+            self._send_concurrently(at_least_once, clients, tally),
+        )
+        self._forget_quiet_chats()
+        return tally
+
+    # --- the two paths -------------------------------------------------------------
+
+    async def _send_one_at_a_time(
+        self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
+    ) -> None:
+        # Outcomes wait to be written in the same commit that marks the next row
+        # `sending`: one commit per message, and never two rows in doubt.
+        unwritten: list[Write] = []
+        for item in items:
+            if self.halted is not None:
+                unwritten.append(self._release_write(item, DeliveryStatus.claimed))
+                continue
+            prepared = await self._prepare(item, clients, tally)
+            if not isinstance(prepared, Outgoing):
+                unwritten.append(prepared)
+                continue
+            async with self.engine.begin() as connection:
+                for write in unwritten:
+                    await write(connection)
+                unwritten = []
+                marked = await outbox.mark_sending(
+                    connection, item, worker=self.worker_id, now=self.clock.now()
+                )
+            if not marked:
+                tally.lost_claims += 1
+                continue
+            unwritten.append(await self._send(item, prepared, DeliveryStatus.sending, tally))
+        if unwritten:
+            async with self.engine.begin() as connection:
+                for write in unwritten:
+                    await write(connection)
+
+    async def _send_concurrently(
+        self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
+    ) -> None:
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def one(item: DueDelivery) -> None:
+            async with gate:
+                if self.halted is not None:
+                    write = self._release_write(item, DeliveryStatus.claimed)
+                else:
+                    prepared = await self._prepare(item, clients, tally)
+                    if isinstance(prepared, Outgoing):
+                        write = await self._send(item, prepared, DeliveryStatus.claimed, tally)
+                    else:
+                        write = prepared
+                async with self.engine.begin() as connection:
+                    await write(connection)
+
+        await asyncio.gather(*(one(item) for item in items))
+
+    # --- one delivery ----------------------------------------------------------------
+
+    def _kind(self, item: DueDelivery) -> Kind:
+        kind = get_kind(item.kind)
+        assert kind is not None, item.kind  # only declared kinds are claimed
+        return kind
+
+    async def _load_clients(self, items: Sequence[DueDelivery]) -> dict[int, Client]:
+        ids = {i.client_id for i in items if i.client_id is not None}
+        if not ids:
+            return {}
+        async with self.sessions() as session:
+            rows = (await session.exec(select(Client).where(col(Client.id).in_(ids)))).all()
+        return {c.id: c for c in rows if c.id is not None}
+
+    async def _prepare(
+        self, item: DueDelivery, clients: dict[int, Client], tally: Tally
+    ) -> Outgoing | Write:
+        """The message to send, or the write that records why not (late, client
+        inactive, the renderer's own skip, a chat sent to less than a second ago)."""
+        kind = self._kind(item)
+        from_status = DeliveryStatus.claimed
+        now = self.clock.now()
+        late = kind.late_reason(item.due_at, item.expires_at, now)
+        if late is not None:
+            return self._skip_write(item, late, tally)
+        if kind.needs_active_client and item.client_id is not None:
+            client = clients.get(item.client_id)
+            if client is None:
+                return self._skip_write(item, "client deleted", tally)
+            if client.status != ClientStatus.active:
+                return self._skip_write(item, f"client {client.status.value}", tally)
+        wait = self._reserve_chat(item.recipient_chat_id)
+        if wait > 0:
+            tally.retried += 1
+            return self._retry_write(
+                item, from_status, Decision(Action.retry, delay=wait, counts=False), None
+            )
+        renderer = renderer_for(item.kind)
+        assert renderer is not None, item.kind  # only renderable kinds are claimed
+        try:
+            async with self.sessions() as session:
+                rendered = await renderer(
+                    RenderContext(session=session, content=self.content, now=now, clients=clients),
+                    item,
+                )
+        except Exception as exc:
+            log.exception("renderer for %s failed on delivery %s", item.kind, item.id)
+            failure = SendFailed(Failure.transient, f"render error: {type(exc).__name__}")
+            return self._failure_write(item, from_status, failure, tally)
+        if isinstance(rendered, Skip):
+            return self._skip_write(item, rendered.reason, tally)
+        return rendered
+
+    async def _send(
+        self, item: DueDelivery, message: Outgoing, from_status: DeliveryStatus, tally: Tally
+    ) -> Write:
+        self._last_sent[item.recipient_chat_id] = self.clock.now()
+        try:
+            message_id = await self.sender.send(item.recipient_chat_id, message)
+        except SendFailed as failure:
+            return self._failure_write(item, from_status, failure, tally)
+        except Exception as exc:  # a bug or an unexpected transport error
+            log.exception("sending delivery %s failed unexpectedly", item.id)
+            failure = SendFailed(Failure.transient, f"{type(exc).__name__}: {exc}"[:300])
+            return self._failure_write(item, from_status, failure, tally)
+        now = self.clock.now()
+        tally.sent += 1
+        log_event(
+            logging.INFO,
+            "delivery.sent",
+            id=item.id,
+            kind=item.kind,
+            chat=item.recipient_chat_id,
+            attempt=item.attempts,
+            late_ms=int((now - item.due_at).total_seconds() * 1000),
+        )
+        return self._finish_write(
+            item,
+            from_status,
+            status=DeliveryStatus.sent.value,
+            sent_at=now,
+            telegram_message_id=message_id,
+            last_error=None,
+            reason=None,
+        )
+
+    def _failure_write(
+        self, item: DueDelivery, from_status: DeliveryStatus, failure: SendFailed, tally: Tally
+    ) -> Write:
+        kind = self._kind(item)
+        decision = decide(kind, failure, item.attempts, backoff=self.config.backoff, rng=self.rng)
+        now = self.clock.now()
+        fields_ = {
+            "id": item.id,
+            "kind": item.kind,
+            "chat": item.recipient_chat_id,
+            "attempt": item.attempts,
+            "failure": failure.failure.value,
+            "action": decision.action.value,
+        }
+        lost_alert = kind.rule is Rule.at_least_once and decision.action in (
+            Action.fail,
+            Action.unreachable,
+        )
+        log_event(
+            logging.CRITICAL if lost_alert else logging.WARNING,
+            "delivery.failed" if decision.action is not Action.retry else "delivery.retry",
+            **fields_,
+            error=failure.description[:120],
+        )
+        match decision.action:
+            case Action.retry:
+                tally.retried += 1
+                return self._retry_write(item, from_status, decision, failure)
+            case Action.sent_uncertain:
+                tally.uncertain += 1
+                return self._finish_write(
+                    item,
+                    from_status,
+                    status=DeliveryStatus.sent.value,
+                    sent_at=now,
+                    last_error=failure.description,
+                    reason=f"uncertain: {failure.failure.value}; not sent again",
+                )
+            case Action.fail:
+                tally.failed += 1
+                return self._finish_write(
+                    item,
+                    from_status,
+                    status=DeliveryStatus.failed.value,
+                    last_error=failure.description,
+                )
+            case Action.unreachable:
+                tally.failed += 1
+                finish = self._finish_write(
+                    item,
+                    from_status,
+                    status=DeliveryStatus.failed.value,
+                    last_error=failure.description,
+                )
+
+                async def unreachable(connection: AsyncConnection) -> None:
+                    await finish(connection)
+                    if not await outbox.mark_client_unreachable(
+                        connection, item, now=now, error=failure.description
+                    ):
+                        await outbox.note_recipient_refused(
+                            connection, item, now=now, error=failure.description
+                        )
+
+                return unreachable
+            case Action.release:
+                self.halt(failure.description, release_delay=30.0)
+                log.critical("Telegram refuses this bot (%s): sending stops", failure.description)
+                return self._release_write(item, from_status)
+        raise AssertionError(decision)  # pragma: no cover
+
+    # --- writes ----------------------------------------------------------------------
+
+    def _finish_write(self, item: DueDelivery, from_status: DeliveryStatus, **values: Any) -> Write:
+        async def write(connection: AsyncConnection) -> None:
+            if not await outbox.finish(
+                connection, item, worker=self.worker_id, from_status=from_status, values=values
+            ):
+                log_event(logging.WARNING, "delivery.claim_lost", id=item.id, worker=self.worker_id)
+
+        return write
+
+    def _skip_write(self, item: DueDelivery, reason: str, tally: Tally) -> Write:
+        tally.skipped += 1
+        log_event(logging.INFO, "delivery.skipped", id=item.id, kind=item.kind, reason=reason)
+        return self._finish_write(
+            item, DeliveryStatus.claimed, status=DeliveryStatus.skipped.value, reason=reason[:200]
+        )
+
+    def _retry_write(
+        self,
+        item: DueDelivery,
+        from_status: DeliveryStatus,
+        decision: Decision,
+        failure: SendFailed | None,
+    ) -> Write:
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.pending.value,
+            "available_at": self.clock.now() + timedelta(seconds=decision.delay),
+            "claimed_by": None,
+            "attempts": item.attempts if decision.counts else item.attempts - 1,
+        }
+        if failure is not None:
+            values["last_error"] = failure.description
+            if failure.migrate_to_chat_id is not None:
+                values["recipient_chat_id"] = failure.migrate_to_chat_id
+        return self._finish_write(item, from_status, **values)
+
+    def _release_write(self, item: DueDelivery, from_status: DeliveryStatus) -> Write:
+        return self._retry_write(
+            item,
+            from_status,
+            Decision(Action.release, delay=self._release_delay, counts=False),
+            None,
+        )
+
+    # --- one message a second per chat ------------------------------------------------
+
+    def _reserve_chat(self, chat_id: int) -> float:
+        """0 and the chat is this message's, or the seconds until it may be sent to."""
+        now = self.clock.now()
+        last = self._last_sent.get(chat_id)
+        if last is not None:
+            wait = self.config.per_chat_interval - (now - last).total_seconds()
+            if wait > 0:
+                return wait
+        self._last_sent[chat_id] = now
+        return 0.0
+
+    def _forget_quiet_chats(self) -> None:
+        if len(self._last_sent) < 1024:
+            return
+        horizon = self.clock.now() - timedelta(seconds=self.config.per_chat_interval)
+        self._last_sent = {c: t for c, t in self._last_sent.items() if t > horizon}

@@ -1,0 +1,102 @@
+"""The delivery engine of one worker: plan, then dispatch, on every tick.
+
+The JobQueue calls `tick()` every few seconds (bot/features/delivery.py); the work is
+kept here so tests drive it with a manual clock and no Telegram. Draining runs as one
+background task: a tick that finds it still busy only plans and records its heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.content import Content
+from bot.scheduling import heartbeat, planner, program_cron
+from bot.scheduling.clock import Clock
+from bot.scheduling.dispatcher import DispatchConfig, Dispatcher, Tally
+from bot.scheduling.planner import PlanConfig
+from bot.scheduling.telegram_sender import Sender
+
+log = logging.getLogger("bot.delivery")
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        content: Content,
+        sender: Sender,
+        worker_id: str,
+        clock: Clock,
+        role: str = "bot",
+        dispatch: DispatchConfig | None = None,
+        plan: PlanConfig | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.clock = clock
+        self.worker_id = worker_id
+        self.role = role
+        self.plan_config = plan or PlanConfig()
+        self.dispatcher = Dispatcher(
+            engine=engine,
+            sessions=sessions,
+            content=content,
+            sender=sender,
+            worker_id=worker_id,
+            clock=clock,
+            config=dispatch,
+        )
+        self.started_at = clock.now()
+        self.last_tick: datetime | None = None
+        self._draining: asyncio.Task[Tally] | None = None
+        self._caught_up = False
+
+    async def tick(self) -> None:
+        """Heartbeat, plan, and start draining if no drain is running."""
+        now = self.clock.now()
+        await heartbeat.beat(
+            self.engine,
+            worker_id=self.worker_id,
+            role=self.role,
+            started_at=self.started_at,
+            now=now,
+        )
+        if not self._caught_up:
+            await program_cron.catch_up(self.engine, self.sessions, now)
+            self._caught_up = True
+        await planner.plan(self.engine, now, self.plan_config)
+        self.last_tick = now
+        self.kick()
+
+    def kick(self) -> asyncio.Task[Tally] | None:
+        """Start a drain unless one is running (or sending has been halted)."""
+        if self.dispatcher.halted is not None:
+            return None
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain(), name="delivery-drain")
+        return self._draining
+
+    async def _drain(self) -> Tally:
+        try:
+            return await self.dispatcher.drain()
+        except Exception:
+            log.exception("the dispatcher failed; the next tick tries again")
+            return Tally()
+
+    async def run_once(self) -> Tally:
+        """Plan and send everything due now, in the caller's task (tests, benchmarks)."""
+        await planner.plan(self.engine, self.clock.now(), self.plan_config)
+        return await self.dispatcher.drain()
+
+    async def stop(self) -> None:
+        """Finish the message being sent, put the rest of the batch back, and return."""
+        self.dispatcher.halt("shutting down")
+        if self._draining is not None:
+            await asyncio.gather(self._draining, return_exceptions=True)

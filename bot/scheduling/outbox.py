@@ -1,0 +1,241 @@
+"""The outbox's statements: claim due rows, fence every write by the claim, recover.
+
+Each claim is ONE statement. PostgreSQL: `UPDATE … WHERE id IN (SELECT … FOR UPDATE
+SKIP LOCKED LIMIT n) RETURNING …`, so concurrent workers take disjoint rows without
+waiting for each other. SQLite drops FOR UPDATE, but it has one writer at a time, so
+the same single UPDATE … RETURNING is atomic there too (never SELECT-then-UPDATE).
+
+Every later write names the claim it finishes (worker, status, attempt number): a
+worker whose lease expired and whose rows were taken over changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import AuditEvent, Client, ClientStatus, Delivery, DeliveryStatus
+from bot.scheduling.rendering import DueDelivery
+
+delivery = Delivery.__table__  # type: ignore[attr-defined]
+client_table = Client.__table__  # type: ignore[attr-defined]
+audit = AuditEvent.__table__  # type: ignore[attr-defined]
+
+_RETURNED = (
+    delivery.c.id,
+    delivery.c.kind,
+    delivery.c.recipient_chat_id,
+    delivery.c.client_id,
+    delivery.c.due_at,
+    delivery.c.expires_at,
+    delivery.c.payload,
+    delivery.c.attempts,
+    delivery.c.dedupe_key,
+)
+
+
+async def claim(
+    connection: AsyncConnection,
+    *,
+    worker: str,
+    now: datetime,
+    kinds: Sequence[str],
+    limit: int,
+) -> list[DueDelivery]:
+    """Take up to `limit` due pending rows of the given kinds, oldest first."""
+    if not kinds or limit <= 0:
+        return []
+    candidates = (
+        sa.select(delivery.c.id)
+        .where(
+            delivery.c.status == DeliveryStatus.pending.value,
+            delivery.c.available_at <= now,
+            delivery.c.kind.in_(kinds),
+        )
+        .order_by(delivery.c.available_at, delivery.c.id)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(delivery)
+        .where(delivery.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            status=DeliveryStatus.claimed.value,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=delivery.c.attempts + 1,
+        )
+        .returning(*_RETURNED)
+    )
+    rows = (await connection.execute(statement)).all()
+    due = [
+        DueDelivery(
+            id=r.id,
+            kind=r.kind,
+            recipient_chat_id=r.recipient_chat_id,
+            client_id=r.client_id,
+            due_at=r.due_at,
+            expires_at=r.expires_at,
+            payload=r.payload or {},
+            attempts=r.attempts,
+            dedupe_key=r.dedupe_key,
+        )
+        for r in rows
+    ]
+    due.sort(key=lambda d: (d.due_at, d.id))  # RETURNING has no order
+    return due
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    released: int  # claimed, never started: available again
+    resent: int  # at-least-once, was sending: will be sent again
+    uncertain: int  # at-most-once, was sending: recorded as sent, uncertain
+
+
+async def recover_expired(
+    connection: AsyncConnection,
+    *,
+    now: datetime,
+    stale_before: datetime,
+    at_least_once: Sequence[str],
+    at_most_once: Sequence[str],
+    own_worker: str | None = None,
+) -> Recovered:
+    """Finish what dead workers left: the lease of a claim older than `stale_before` is
+    over. `own_worker`, at a worker's start: its claims from before a restart (same
+    WORKER_ID) are over too, without waiting for the lease."""
+    stale = delivery.c.claimed_at < stale_before
+    if own_worker is not None:
+        stale = sa.or_(stale, delivery.c.claimed_by == own_worker)
+    released = await connection.execute(
+        sa.update(delivery)
+        .where(delivery.c.status == DeliveryStatus.claimed.value, stale)
+        .values(status=DeliveryStatus.pending.value, available_at=now, claimed_by=None)
+    )
+    resent = uncertain = 0
+    if at_least_once:
+        result = await connection.execute(
+            sa.update(delivery)
+            .where(
+                delivery.c.status == DeliveryStatus.sending.value,
+                stale,
+                delivery.c.kind.in_(at_least_once),
+            )
+            .values(
+                status=DeliveryStatus.pending.value,
+                available_at=now,
+                claimed_by=None,
+                last_error="worker stopped while sending; sending again",
+            )
+        )
+        resent = result.rowcount
+    if at_most_once:
+        result = await connection.execute(
+            sa.update(delivery)
+            .where(
+                delivery.c.status == DeliveryStatus.sending.value,
+                stale,
+                delivery.c.kind.in_(at_most_once),
+            )
+            .values(
+                status=DeliveryStatus.sent.value,
+                sent_at=delivery.c.claimed_at,
+                reason="uncertain: the worker stopped while sending; not sent again",
+            )
+        )
+        uncertain = result.rowcount
+    return Recovered(released=released.rowcount, resent=resent, uncertain=uncertain)
+
+
+def _fenced(item: DueDelivery, worker: str, status: DeliveryStatus) -> Any:
+    return sa.update(delivery).where(
+        delivery.c.id == item.id,
+        delivery.c.claimed_by == worker,
+        delivery.c.status == status.value,
+        delivery.c.attempts == item.attempts,
+    )
+
+
+async def mark_sending(
+    connection: AsyncConnection, item: DueDelivery, *, worker: str, now: datetime
+) -> bool:
+    """Claimed -> sending, just before the request; False: the claim was lost."""
+    result = await connection.execute(
+        _fenced(item, worker, DeliveryStatus.claimed).values(
+            status=DeliveryStatus.sending.value, claimed_at=now
+        )
+    )
+    return result.rowcount == 1
+
+
+async def finish(
+    connection: AsyncConnection,
+    item: DueDelivery,
+    *,
+    worker: str,
+    from_status: DeliveryStatus,
+    values: dict[str, Any],
+) -> bool:
+    """Record an outcome for a row this worker still holds; False: the claim was lost."""
+    result = await connection.execute(_fenced(item, worker, from_status).values(**values))
+    return result.rowcount == 1
+
+
+async def mark_client_unreachable(
+    connection: AsyncConnection, item: DueDelivery, *, now: datetime, error: str
+) -> bool:
+    """A 403 from the client's own chat: stop their deliveries, leave a note for the
+    care team (the digest reads these audit events)."""
+    if item.client_id is None:
+        return False
+    result = await connection.execute(
+        sa.update(client_table)
+        .where(
+            client_table.c.id == item.client_id,
+            client_table.c.chat_id == item.recipient_chat_id,
+            client_table.c.status == ClientStatus.active.value,
+        )
+        .values(status=ClientStatus.unreachable.value)
+    )
+    await connection.execute(
+        sa.update(delivery)
+        .where(
+            delivery.c.client_id == item.client_id,
+            delivery.c.recipient_chat_id == item.recipient_chat_id,
+            delivery.c.status == DeliveryStatus.pending.value,
+        )
+        .values(status=DeliveryStatus.skipped.value, reason="client unreachable")
+    )
+    if result.rowcount == 1:
+        await connection.execute(
+            sa.insert(audit).values(
+                at=now,
+                actor="system",
+                action="client_unreachable",
+                subject=f"client:{item.client_id}",
+                detail={"delivery_id": item.id, "kind": item.kind, "error": error[:200]},
+            )
+        )
+    return result.rowcount == 1
+
+
+async def note_recipient_refused(
+    connection: AsyncConnection, item: DueDelivery, *, now: datetime, error: str
+) -> None:
+    """A 403 from a chat that is not the client's own (a clinician, a care-team group)."""
+    await connection.execute(
+        sa.insert(audit).values(
+            at=now,
+            actor="system",
+            action="delivery_refused",
+            subject=f"chat:{item.recipient_chat_id}",
+            detail={"delivery_id": item.id, "kind": item.kind, "error": error[:200]},
+        )
+    )

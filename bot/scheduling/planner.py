@@ -1,0 +1,225 @@
+"""The planner: turns each active client's schedule into Delivery rows due soon.
+
+Every slot has a unique dedupe key (`checkin:{client}:{local date}`), and rows are
+inserted with ON CONFLICT DO NOTHING, so planning twice, or in two workers at once,
+creates nothing new. A cursor row remembers how far ahead planning has gone; the next
+run starts there, so the slots that fell due while every worker was down are planned
+too (and then sent or skipped by their grace).
+
+Clients are grouped by (time zone, check-in time): the calendar arithmetic runs once
+per group, not once per client, and ten thousand clients due at one minute cost one
+query and a few multi-row INSERTs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.models import Client, ClientStatus, Delivery, DeliveryStatus, PlannerCursor, Program
+from bot.scheduling.kinds import CHECKIN, CHECKIN_NUDGE, NUDGE_AFTER
+from bot.scheduling.local_times import Slot, daily_slots, end_of_local_day
+
+delivery = Delivery.__table__  # type: ignore[attr-defined]
+client_t = Client.__table__  # type: ignore[attr-defined]
+program_t = Program.__table__  # type: ignore[attr-defined]
+cursor_t = PlannerCursor.__table__  # type: ignore[attr-defined]
+
+CURSOR = "daily"
+_INSERT_CHUNK = 500  # rows per INSERT: SQLite allows a limited number of bound values
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    # How far ahead rows are created: a few minutes, so a change of check-in time or a
+    # pause is seen by the next plan, and a worker that starts late still sends on time.
+    lookahead: timedelta = timedelta(minutes=3)
+    # After an outage, the slots missed are still recorded (then skipped as late, so
+    # the care team can see what clients did not get); beyond this, not even that.
+    max_catch_up: timedelta = timedelta(days=7)
+
+
+@dataclass
+class PlanReport:
+    start: datetime
+    end: datetime
+    created: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.created.values())
+
+
+def _zone() -> Any:
+    return sa.func.coalesce(client_t.c.timezone, program_t.c.timezone)
+
+
+def _planned_clients() -> Any:
+    """Active clients with a chat and a check-in time, with their effective zone."""
+    return (
+        sa.select(client_t.c.id, client_t.c.chat_id, client_t.c.checkin_time, _zone().label("zone"))
+        .select_from(client_t.join(program_t, program_t.c.id == client_t.c.program_id))
+        .where(
+            client_t.c.status == ClientStatus.active.value,
+            client_t.c.chat_id.is_not(None),
+            client_t.c.checkin_time.is_not(None),
+        )
+    )
+
+
+def checkin_rows(
+    zone: str, hhmm: str, start: datetime, end: datetime
+) -> list[tuple[str, Slot, datetime, datetime]]:
+    """(kind, slot, due_at, expires_at) of the check-in prompts due in [start, end) for
+    one (zone, time) group, each with its nudge (pure).
+
+    The nudge is created with its prompt, two hours ahead of its own time, so a message
+    from the client in between can cancel it (bot/scheduling/builtin_kinds.py).
+    """
+    rows: list[tuple[str, Slot, datetime, datetime]] = []
+    for slot in daily_slots(zone, hhmm, start, end):
+        day_end = end_of_local_day(zone, slot.local_date)
+        rows.append((CHECKIN.name, slot, slot.at, day_end))
+        nudge_due = slot.at + NUDGE_AFTER
+        if nudge_due < day_end:  # a nudge never crosses into the client's next day
+            rows.append((CHECKIN_NUDGE.name, slot, nudge_due, day_end))
+    return rows
+
+
+async def plan_window(
+    connection: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    *,
+    client_ids: Sequence[int] | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Create the rows due in [start, end); returns how many were new, per kind."""
+    query = _planned_clients()
+    if client_ids is not None:
+        query = query.where(client_t.c.id.in_(client_ids))
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for row in (await connection.execute(query)).all():
+        groups.setdefault((row.zone, row.checkin_time), []).append((row.id, row.chat_id))
+    created: dict[str, int] = {}
+    for (zone, hhmm), members in groups.items():
+        try:
+            planned = checkin_rows(zone, hhmm, start, end)
+        except (ValueError, KeyError):  # a malformed time or zone must not stop the rest
+            continue
+        for kind, slot, due, expires in planned:
+            values = (
+                {
+                    "kind": kind,
+                    "recipient_chat_id": chat_id,
+                    "client_id": client_id,
+                    "due_at": due,
+                    "available_at": due,
+                    "expires_at": expires,
+                    "payload": {"local_date": slot.local_date.isoformat()},
+                    "status": DeliveryStatus.pending.value,
+                    "attempts": 0,
+                    "dedupe_key": f"{kind}:{client_id}:{slot.local_date.isoformat()}",
+                    "created_at": now or start,
+                }
+                for client_id, chat_id in members
+            )
+            new = await insert_new(connection, values)
+            created[kind] = created.get(kind, 0) + new
+    return created
+
+
+async def insert_new(connection: AsyncConnection, rows: Iterable[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING, in chunks; returns rows created."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    created = 0
+    chunk: list[dict[str, Any]] = []
+
+    async def flush() -> int:
+        statement = (
+            insert(delivery)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(delivery.c.id)
+        )
+        return len((await connection.execute(statement)).all())
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == _INSERT_CHUNK:
+            created += await flush()
+            chunk = []
+    if chunk:
+        created += await flush()
+    return created
+
+
+async def _lock_cursor(connection: AsyncConnection, now: datetime) -> datetime | None:
+    """The cursor, locked for this transaction; None if another worker is planning."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    await connection.execute(
+        insert(cursor_t)
+        .values(name=CURSOR, planned_until=now)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    query = sa.select(cursor_t.c.planned_until).where(cursor_t.c.name == CURSOR)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await connection.execute(query)).scalar_one_or_none()
+
+
+async def plan(
+    engine: AsyncEngine, now: datetime, config: PlanConfig | None = None
+) -> PlanReport | None:
+    """Plan from the cursor to now + lookahead; None when another worker is planning."""
+    config = config or PlanConfig()
+    async with engine.begin() as connection:
+        planned_until = await _lock_cursor(connection, now)
+        if planned_until is None:
+            return None
+        start = max(planned_until, now - config.max_catch_up)
+        end = now + config.lookahead
+        report = PlanReport(start=start, end=end)
+        if end <= start:
+            return report
+        report.created = await plan_window(connection, start, end, now=now)
+        await connection.execute(
+            sa.update(cursor_t).where(cursor_t.c.name == CURSOR).values(planned_until=end)
+        )
+    return report
+
+
+async def plan_client(
+    engine: AsyncEngine, client_id: int, now: datetime, config: PlanConfig | None = None
+) -> dict[str, int]:
+    """Plan one client's slots up to where the planner has already gone (call after
+    enrolling a client or changing their check-in time: the cursor does not look back)."""
+    config = config or PlanConfig()
+    async with engine.begin() as connection:
+        planned_until = (
+            await connection.execute(
+                sa.select(cursor_t.c.planned_until).where(cursor_t.c.name == CURSOR)
+            )
+        ).scalar_one_or_none()
+        end = max(planned_until or now, now + config.lookahead)
+        return await plan_window(connection, now, end, client_ids=[client_id], now=now)
+
+
+async def forget_pending(engine: AsyncEngine, client_id: int, kinds: Sequence[str]) -> int:
+    """Delete a client's not-yet-sent rows of some kinds, before re-planning a changed
+    schedule (deleted, not skipped: a skipped row would keep its slot's dedupe key)."""
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            sa.delete(delivery).where(
+                delivery.c.client_id == client_id,
+                delivery.c.kind.in_(kinds),
+                delivery.c.status == DeliveryStatus.pending.value,
+            )
+        )
+        return result.rowcount

@@ -1,0 +1,83 @@
+"""From a Delivery row to the message it becomes: one renderer per kind.
+
+Feature modules register a renderer for each kind they queue (check-in prompts here,
+later session reminders, alerts, digests). A renderer may also decide not to send
+(`Skip`): the client started their check-in already, the thing reminded of is gone.
+The dispatcher never claims a kind nobody can render, so a row queued by a newer
+version of Waypoint waits instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.content import Content
+from bot.models import Client
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    callback_data: str  # at most 64 bytes: ids, never payloads
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to send: Telegram HTML text and optional inline buttons."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A claimed row, as the claim statement returned it."""
+
+    id: int
+    kind: str
+    recipient_chat_id: int
+    client_id: int | None
+    due_at: datetime
+    expires_at: datetime | None
+    payload: dict[str, Any]
+    attempts: int
+    dedupe_key: str
+
+
+@dataclass
+class RenderContext:
+    session: AsyncSession  # for reads; the dispatcher commits nothing a renderer writes
+    content: Content
+    now: datetime
+    # The clients of the whole batch, loaded in one query.
+    clients: Mapping[int, Client] = field(default_factory=dict)
+
+    def client(self, delivery: DueDelivery) -> Client | None:
+        return self.clients.get(delivery.client_id) if delivery.client_id is not None else None
+
+
+Renderer = Callable[[RenderContext, DueDelivery], Awaitable[Outgoing | Skip]]
+
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(kind: str, renderer: Renderer) -> None:
+    _RENDERERS[kind] = renderer
+
+
+def renderer_for(kind: str) -> Renderer | None:
+    return _RENDERERS.get(kind)
+
+
+def renderable_kinds() -> list[str]:
+    return sorted(_RENDERERS)

@@ -1,0 +1,131 @@
+"""What `python -m bot deliveries` shows: counts, the oldest due, recent failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.models import Delivery, DeliveryStatus
+from bot.scheduling.heartbeat import Beat, beats
+
+delivery = Delivery.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: int
+    kind: str
+    due_at: datetime
+    attempts: int
+    error: str
+
+
+@dataclass
+class Overview:
+    now: datetime
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, status) -> n
+    oldest_due: datetime | None = None  # the oldest pending row already due
+    next_due: datetime | None = None  # the next pending row not due yet
+    failures: list[Failure] = field(default_factory=list)
+    workers: list[Beat] = field(default_factory=list)
+
+
+async def overview(engine: AsyncEngine, now: datetime, failures: int = 10) -> Overview:
+    result = Overview(now=now)
+    pending = delivery.c.status == DeliveryStatus.pending.value
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            sa.select(delivery.c.kind, delivery.c.status, sa.func.count())
+            .group_by(delivery.c.kind, delivery.c.status)
+            .order_by(delivery.c.kind, delivery.c.status)
+        )
+        result.counts = {(r[0], str(r[1])): r[2] for r in rows}
+        result.oldest_due = (
+            await connection.execute(
+                sa.select(sa.func.min(delivery.c.due_at)).where(
+                    pending, delivery.c.available_at <= now
+                )
+            )
+        ).scalar()
+        result.next_due = (
+            await connection.execute(
+                sa.select(sa.func.min(delivery.c.available_at)).where(
+                    pending, delivery.c.available_at > now
+                )
+            )
+        ).scalar()
+        failed = await connection.execute(
+            sa.select(
+                delivery.c.id,
+                delivery.c.kind,
+                delivery.c.due_at,
+                delivery.c.attempts,
+                delivery.c.last_error,
+            )
+            .where(delivery.c.status == DeliveryStatus.failed.value)
+            .order_by(delivery.c.claimed_at.desc(), delivery.c.id.desc())
+            .limit(failures)
+        )
+        result.failures = [
+            Failure(r.id, r.kind, r.due_at, r.attempts, r.last_error or "") for r in failed
+        ]
+    result.workers = await beats(engine)
+    return result
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "-"
+    seconds = int((now - then).total_seconds())
+    sign = "" if seconds >= 0 else "in "
+    seconds = abs(seconds)
+    text = (
+        f"{seconds}s"
+        if seconds < 120
+        else f"{seconds // 60}m"
+        if seconds < 7200
+        else f"{seconds // 3600}h"
+    )
+    return f"{sign}{text}" + (" ago" if not sign else "")
+
+
+def format_overview(view: Overview) -> str:
+    lines: list[str] = []
+    statuses = [s.value for s in DeliveryStatus]
+    kinds = sorted({kind for kind, _ in view.counts})
+    width = max([len("kind"), *map(len, kinds)])
+    lines.append("kind".ljust(width) + "".join(s.rjust(10) for s in statuses))
+    for kind in kinds:
+        lines.append(
+            kind.ljust(width)
+            + "".join(str(view.counts.get((kind, s), 0)).rjust(10) for s in statuses)
+        )
+    if not kinds:
+        lines.append("(no deliveries yet)")
+    lines.append("")
+    lines.append(
+        f"oldest due and unsent: {view.oldest_due:%Y-%m-%d %H:%M:%S} UTC "
+        f"({_ago(view.now, view.oldest_due)})"
+        if view.oldest_due
+        else "oldest due and unsent: none"
+    )
+    lines.append(
+        f"next due: {view.next_due:%Y-%m-%d %H:%M:%S} UTC ({_ago(view.now, view.next_due)})"
+        if view.next_due
+        else "next due: none"
+    )
+    lines.append("")
+    lines.append("recent failures:" if view.failures else "recent failures: none")
+    for f in view.failures:
+        lines.append(
+            f"  #{f.id} {f.kind} due {f.due_at:%Y-%m-%d %H:%M} UTC, "
+            f"{f.attempts} attempt(s): {f.error}"
+        )
+    lines.append("")
+    lines.append("workers (last dispatcher tick):" if view.workers else "workers: none has ticked")
+    for w in view.workers:
+        lines.append(f"  {w.worker_id} ({w.role}): {_ago(view.now, w.beat_at)}")
+    return "\n".join(lines)

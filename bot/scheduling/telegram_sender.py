@@ -1,0 +1,89 @@
+"""The one place the delivery engine speaks Telegram: send, and classify what went wrong."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from typing import Any, Protocol
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.scheduling.errors import Failure, SendFailed
+from bot.scheduling.rendering import Outgoing
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: int, message: Outgoing) -> int:
+        """Send; return Telegram's message id, or raise SendFailed."""
+        ...
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    # An int before python-telegram-bot 22.2, a timedelta after; reading it warns
+    # about the change unless PTB_TIMEDELTA is set, which is noise here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(exc: TelegramError) -> SendFailed:
+    """python-telegram-bot's exception -> what it means for a delivery.
+
+    Order matters: BadRequest and TimedOut are NetworkError subclasses.
+    """
+    text = str(exc)[:300]
+    if isinstance(exc, RetryAfter):
+        return SendFailed(Failure.rate_limited, text, retry_after=_retry_after_seconds(exc))
+    if isinstance(exc, ChatMigrated):
+        return SendFailed(Failure.chat_migrated, text, migrate_to_chat_id=exc.new_chat_id)
+    if isinstance(exc, Forbidden):
+        return SendFailed(Failure.forbidden, text)
+    if isinstance(exc, InvalidToken | Conflict | EndPointNotFound):
+        return SendFailed(Failure.fatal, text)
+    if isinstance(exc, BadRequest):
+        return SendFailed(Failure.bad_request, text)
+    if isinstance(exc, TimedOut):
+        return SendFailed(Failure.timed_out, text)
+    if isinstance(exc, NetworkError):
+        return SendFailed(Failure.transient, text)
+    return SendFailed(Failure.transient, text)
+
+
+def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, callback_data=b.callback_data) for b in row]
+            for row in message.buttons
+        ]
+    )
+
+
+class TelegramSender:
+    """Sends through a python-telegram-bot Bot (with its rate limiter, if it has one)."""
+
+    def __init__(self, bot: Any) -> None:
+        self._bot = bot
+
+    async def send(self, chat_id: int, message: Outgoing) -> int:
+        try:
+            sent = await self._bot.send_message(
+                chat_id=chat_id, text=message.text, reply_markup=_markup(message)
+            )
+        except TelegramError as exc:
+            raise classify(exc) from exc
+        return int(sent.message_id)

@@ -1,0 +1,99 @@
+"""Shared fixtures: a migrated database per test, the sandbox, and the running bot.
+
+Every database test runs on SQLite by default and on PostgreSQL when
+WAYPOINT_TEST_DATABASE=postgres (the second pass of `.ci/run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.content import DEFAULT_CONTENT_DIR, Content, load_content
+from bot.db import make_engine, make_sessionmaker
+from bot.services import Services
+from bot.settings import load_settings
+from bot.telegram_sandbox import SandboxServer
+from tests.databases import (
+    copy_sqlite,
+    create_postgres_database,
+    drop_postgres_database,
+    migrated_url,
+    postgres_reachable,
+    sqlite_url,
+    use_postgres,
+)
+from tests.harness import TEST_TOKEN, BotHarness, running_bot
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrated once per session: a SQLite file path or a PostgreSQL database name."""
+    if use_postgres():
+        reason = asyncio.run(postgres_reachable())
+        if reason:
+            pytest.exit(f"WAYPOINT_TEST_DATABASE=postgres but {reason}", returncode=1)
+        url = asyncio.run(create_postgres_database())
+        asyncio.run(migrated_url(url))
+        yield str(make_url(url).database)
+        asyncio.run(drop_postgres_database(url))
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        asyncio.run(migrated_url(sqlite_url(path)))
+        yield str(path)
+
+
+@pytest.fixture
+async def database_url(database_template: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test alone."""
+    if use_postgres():
+        url = await create_postgres_database(template=database_template)
+        yield url
+        await drop_postgres_database(url)
+    else:
+        yield copy_sqlite(Path(database_template), tmp_path / "waypoint.db")
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(DEFAULT_CONTENT_DIR)
+
+
+@pytest.fixture
+async def sandbox_server() -> AsyncIterator[SandboxServer]:
+    server = SandboxServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def services(
+    database_url: str, sandbox_server: SandboxServer, content: Content
+) -> AsyncIterator[Services]:
+    settings = load_settings(
+        read_env_file=False,
+        database_url=database_url,
+        telegram_api_base_url=sandbox_server.url,
+        telegram_bot_token=TEST_TOKEN,
+        # No delivery ticks on the real clock during tests: a check-in due at the
+        # wall-clock minute a test runs would otherwise appear in its chat. Tests of
+        # the delivery engine drive it with a manual clock (tests/delivery).
+        dispatch_interval=0,
+    )
+    engine = make_engine(settings.database_url)
+    yield Services(
+        settings=settings, content=content, engine=engine, sessions=make_sessionmaker(engine)
+    )
+    await engine.dispose()
+
+
+@pytest.fixture
+async def bot(services: Services, sandbox_server: SandboxServer) -> AsyncIterator[BotHarness]:
+    """The real Application polling the sandbox over HTTP, and a driver to talk to it."""
+    async with running_bot(services, sandbox_server) as harness:
+        yield harness

@@ -1,0 +1,153 @@
+"""/start and 🆘 Help now, driven through the sandbox as people would use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.content import Content
+from bot.models import ClientStatus
+from tests.factories import add_client, add_clinician, add_program, row_counts
+from tests.harness import BotHarness
+
+STRANGER = 5550001
+
+
+async def test_start_without_invitation_gets_the_welcome_and_a_help_button(
+    bot: BotHarness, content: Content
+) -> None:
+    sam = bot.person(STRANGER, "Sam")
+    replies = await sam.send("/start")
+    assert len(replies) == 1
+    welcome = replies[0]
+    assert welcome.text == content.language("en").ui.welcome
+    assert welcome.parse_mode == "HTML"
+    assert welcome.reply_keyboard == [["🆘 Help now"]]
+
+
+async def test_help_shows_the_us_crisis_card_to_anyone(bot: BotHarness, content: Content) -> None:
+    sam = bot.person(STRANGER, "Sam")
+    (card,) = await sam.send("/help")
+    assert card.text == content.language("en").crisis_card("US")
+    for number in ("911", "988", "741741"):
+        assert number in card.text
+    assert card.buttons == [[content.language("en").ui.other_regions_button]]
+
+
+async def test_the_help_now_button_shows_the_card_too(bot: BotHarness, content: Content) -> None:
+    sam = bot.person(STRANGER, "Sam")
+    await sam.send("/start")
+    (card,) = await sam.press("🆘 Help now")
+    assert card.text == content.language("en").crisis_card("US")
+
+
+async def test_another_country_can_be_chosen_from_the_card(
+    bot: BotHarness, content: Content
+) -> None:
+    pack = content.language("en")
+    sam = bot.person(STRANGER, "Sam")
+    await sam.send("/help")
+    (choices,) = await sam.press(pack.ui.other_regions_button)
+    assert choices.text == pack.ui.choose_region
+    assert [label for row in choices.buttons for label in row] == [
+        pack.region_name(region) for region in content.regions
+    ]
+    (card,) = await sam.press(pack.region_name("AU"))
+    assert card.text == pack.crisis_card("AU")
+    assert "000" in card.text
+
+
+async def test_a_forged_region_press_still_shows_help_for_the_own_region(
+    bot: BotHarness, content: Content
+) -> None:
+    sam = bot.person(STRANGER, "Sam")
+    (card,) = await sam.send("/help")
+    (again,) = await sam.press_data("help:XX", card.message_id)
+    assert again.text == content.language("en").crisis_card("US")
+
+
+async def test_an_enrolled_client_sees_the_card_of_their_programs_region(
+    bot: BotHarness, content: Content
+) -> None:
+    program = await add_program(
+        bot.services, name="Thames IOP", region="UK", timezone="Europe/London"
+    )
+    await add_client(bot.services, program, telegram_user_id=7001)
+    (card,) = await bot.person(7001, "Jo").send("/help")
+    assert card.text == content.language("en").crisis_card("UK")
+    assert "116 123" in card.text
+
+
+async def test_an_enrolled_client_is_welcomed_back(bot: BotHarness, content: Content) -> None:
+    program = await add_program(bot.services)
+    await add_client(bot.services, program, telegram_user_id=7002)
+    (reply,) = await bot.person(7002, "Alex").send("/start")
+    assert reply.text == content.language("en").ui.welcome_back
+    assert "🆘 Help now" in [label for row in reply.reply_keyboard for label in row]
+
+
+async def test_a_clinician_is_greeted_as_staff(bot: BotHarness, content: Content) -> None:
+    program = await add_program(bot.services)
+    await add_clinician(bot.services, program, telegram_user_id=9001)
+    (reply,) = await bot.person(9001, "Dr. Rivera").send("/start")
+    assert reply.text == content.language("en").staff.clinician_welcome
+
+
+async def test_a_discharged_client_is_treated_as_unknown(bot: BotHarness, content: Content) -> None:
+    program = await add_program(bot.services)
+    await add_client(bot.services, program, telegram_user_id=7003, status=ClientStatus.discharged)
+    (reply,) = await bot.person(7003, "Alex").send("/start")
+    assert reply.text == content.language("en").ui.welcome
+
+
+@pytest.mark.parametrize("kind", ["text", "sticker", "photo", "voice"])
+async def test_anything_from_an_unknown_person_gets_the_welcome_and_stores_nothing(
+    bot: BotHarness, content: Content, kind: str
+) -> None:
+    async with bot.services.sessions() as session:
+        before = await row_counts(session)
+    sam = bot.person(STRANGER, "Sam")
+    if kind == "text":
+        replies = await sam.send("hello, my counselor told me to message you")
+    else:
+        replies = await getattr(sam, f"send_{kind}")()
+    assert [r.text for r in replies] == [content.language("en").ui.welcome]
+    async with bot.services.sessions() as session:
+        assert await row_counts(session) == before
+
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice"])
+async def test_an_enrolled_client_sending_media_is_told_what_works(
+    bot: BotHarness, content: Content, kind: str
+) -> None:
+    program = await add_program(bot.services)
+    await add_client(bot.services, program, telegram_user_id=7004)
+    (reply,) = await getattr(bot.person(7004, "Alex"), f"send_{kind}")()
+    assert reply.text == content.language("en").ui.unsupported_message
+    assert "🆘 Help now" in [label for row in reply.reply_keyboard for label in row]
+
+
+async def test_ordinary_text_from_a_client_never_implies_a_person_reads_it(
+    bot: BotHarness, content: Content
+) -> None:
+    program = await add_program(bot.services)
+    await add_client(bot.services, program, telegram_user_id=7005)
+    (reply,) = await bot.person(7005, "Alex").send("had a long day at work")
+    assert reply.text == content.language("en").ui.not_understood
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i want to end my life", "how many pills would it take to not wake up", "kms tonight"],
+)
+async def test_crisis_words_from_anyone_get_the_crisis_card_first(
+    bot: BotHarness, content: Content, text: str
+) -> None:
+    replies = await bot.person(STRANGER, "Sam").send(text)
+    assert [r.text for r in replies] == [content.language("en").crisis_card("US")]
+
+
+async def test_the_command_menu_is_published_at_start(bot: BotHarness) -> None:
+    calls = await bot.sandbox.requests("setMyCommands")
+    assert calls and all(call["ok"] for call in calls)
+    names = {c["command"] for c in calls[0]["params"]["commands"]}
+    assert {"start", "help"} <= names
