@@ -14,6 +14,7 @@ from pathlib import Path
 from bot import admin
 from bot.content import DEFAULT_CONTENT_DIR, ContentError
 from bot.db import SchemaError
+from bot.safety import RulesError
 from bot.settings import SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
     command = args.command or "start"
     try:
         return _dispatch(command, args, argv)
-    except (SettingsError, ContentError, SchemaError) as exc:
+    except (SettingsError, ContentError, SchemaError, RulesError) as exc:
         print(f"Waypoint cannot start: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except admin.AdminError as exc:

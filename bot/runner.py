@@ -15,6 +15,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import build_application, configure_logging, polling
 from bot.content import DEFAULT_CONTENT_DIR, load_content
 from bot.db import ensure_schema_current, make_engine, make_sessionmaker, upgrade
+from bot.safety import load_screener
 from bot.services import Services
 from bot.settings import Settings
 
@@ -52,8 +53,11 @@ async def migrate(settings: Settings) -> str:
 
 
 async def open_services(settings: Settings) -> Services:
-    """Load and validate content, connect, and refuse a schema that does not match."""
+    """Load and validate content and safety rules, connect, and refuse a schema that does
+    not match. The rules load here, not on the first message, so a broken rules file
+    stops start-up and nobody's first message waits for them."""
     content = load_content(DEFAULT_CONTENT_DIR)
+    load_screener()
     engine = make_engine(settings.database_url)
     try:
         await ensure_schema_current(engine)

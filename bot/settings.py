@@ -46,6 +46,7 @@ _ENV_NAMES = {
     "telegram_rate_limit": "TELEGRAM_RATE_LIMIT",
     "dispatch_interval": "DISPATCH_INTERVAL",
     "delivery_lease": "DELIVERY_LEASE",
+    "delivery_in_flight": "DELIVERY_IN_FLIGHT",
 }
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -130,6 +131,9 @@ class Settings(BaseSettings):
     dispatch_interval: float = 2.0
     # Seconds after which another worker takes over an unfinished claim.
     delivery_lease: int = 60
+    # At-most-once messages (prompts, reminders) this process has on the way at once;
+    # also how many may be in doubt (neither surely sent nor resent) if it is killed.
+    delivery_in_flight: int = 1
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -236,6 +240,13 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: float) -> float:
         if value < 0:
             raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("delivery_in_flight")
+    @classmethod
+    def _in_flight(cls, value: int) -> int:
+        if not 1 <= value <= 32:
+            raise ValueError("must be from 1 to 32")
         return value
 
     @field_validator("delivery_lease")

@@ -67,7 +67,13 @@ def build_engine(
         worker_id=settings.worker_id,
         clock=clock or SystemClock(),
         role=role,
-        dispatch=DispatchConfig(batch_size=batch, lease=timedelta(seconds=settings.delivery_lease)),
+        dispatch=DispatchConfig(
+            batch_size=batch,
+            lease=timedelta(seconds=settings.delivery_lease),
+            in_flight=settings.delivery_in_flight,
+        ),
+        # Only on the real clock: a timer in real seconds means nothing on a test's clock.
+        wake_within=settings.dispatch_interval if clock is None else 0.0,
     )
 
 

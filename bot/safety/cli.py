@@ -80,9 +80,7 @@ class Case:
         return self.result.urgency == "none"
 
 
-def _load_cases(
-    screener: Screener, path: Path, default_lang: str, stdout: TextIO
-) -> list[Case]:
+def _load_cases(screener: Screener, path: Path, default_lang: str, stdout: TextIO) -> list[Case]:
     cases = []
     with path.open(encoding="utf-8") as fh:
         for number, raw in enumerate(fh, start=1):
@@ -182,12 +180,15 @@ def main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
     except RulesError as exc:
         stdout.write(json.dumps({"error": f"rules: {exc}"}) + "\n")
         return 2
-    if args.eval is not None:
-        if not args.eval.is_file():
-            stdout.write(f"no such file: {args.eval}\n")
-            return 2
-        return run_eval(screener, args.eval, args.lang, stdout)
-    return run_screen(screener, stdin, stdout, args.lang)
+    try:
+        if args.eval is not None:
+            if not args.eval.is_file():
+                stdout.write(f"no such file: {args.eval}\n")
+                return 2
+            return run_eval(screener, args.eval, args.lang, stdout)
+        return run_screen(screener, stdin, stdout, args.lang)
+    except BrokenPipeError:  # the reader went away (`| head`)
+        return 1
 
 
 if __name__ == "__main__":

@@ -77,8 +77,14 @@ def fold(text: str) -> str:
     return text.translate(_TABLE)
 
 
+_ASCII_DROPPED = frozenset(c for c in map(chr, range(128)) if not _TABLE[ord(c)])
+
+
 def fold_offsets(text: str) -> tuple[list[int], list[int]]:
     """For each character of `fold(text)`, the [start, end) of the original character(s)."""
+    if text.isascii():  # ASCII folds one to one, except the dropped apostrophes
+        starts = [i for i, ch in enumerate(text) if ch not in _ASCII_DROPPED]
+        return starts, [i + 1 for i in starts]
     starts: list[int] = []
     ends: list[int] = []
     for i, ch in enumerate(text):
@@ -125,6 +131,7 @@ class Lexicon:
     misspellings: Mapping[str, str]  # wrong form -> right form (may be several words)
     fuzzy_keywords: tuple[str, ...]  # the only targets of fuzzy matching
     compound_heads: frozenset[str]  # a run-together word is split only if it holds one
+    fillers: frozenset[str] = frozenset()  # dropped from the text ("i *just* want to die")
     fuzzy_min_length: int = 5
     fuzzy_max_distance: int = 1
 
@@ -172,8 +179,9 @@ class Canonical:
 class Normalizer:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        self._identity: set[str] = set(lexicon.vocab) | set(lexicon.allow)
-        self._rewrites: dict[str, str] = {}
+        self._identity: set[str] = (set(lexicon.vocab) | set(lexicon.allow)) - lexicon.fillers
+        self._fillers = {word: "" for word in lexicon.fillers}
+        self._rewrites: dict[str, str] = dict(self._fillers)
         by_first: dict[str, list[str]] = {}
         for word in lexicon.fuzzy_keywords:
             by_first.setdefault(word[0], []).append(word)
@@ -182,6 +190,7 @@ class Normalizer:
     def protect(self, words: Iterable[str]) -> None:
         """Never rewrite these words (another language's rule words: "suicidal" is not a
         misspelling of Spanish "suicida", and English negation must keep applying to it)."""
+        words = set(words) - self.lexicon.fillers
         self._identity.update(words)
         for word in words:
             self._rewrites.pop(word, None)
@@ -225,7 +234,7 @@ class Normalizer:
 
     def _remember(self, unit: str, new: str) -> None:
         if len(self._rewrites) > _MAX_CACHE:  # bound memory in a long-running process
-            self._rewrites.clear()
+            self._rewrites = dict(self._fillers)
         if new == unit and len(self._identity) < _MAX_CACHE:
             self._identity.add(unit)
         else:
@@ -244,7 +253,13 @@ class Normalizer:
 
     def rewrite_word(self, word: str) -> str:
         """Canonical form of one folded word (see module docstring)."""
+        new = self._rewrite_word(word)
+        return "" if new in self.lexicon.fillers else new
+
+    def _rewrite_word(self, word: str) -> str:
         lex = self.lexicon
+        if word in lex.misspellings:  # the explicit table wins ("0dd" is od'd, not odd)
+            return lex.misspellings[word]
         if word in lex.vocab or word in lex.allow:
             return word
         candidates = [word]

@@ -28,6 +28,12 @@ _TOKEN_RE = re.compile(r"\.\.\.|\[|\]|\||\{[^{}\s]*\}|[^\s\[\]|{}]+")
 _LIST_REF_RE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _SUBWORD_RE = re.compile(r"[^\W_]+\*?")
 _MAX_DEPTH = 4
+# A pattern that starts with literal words (one word or a group of alternatives) followed by
+# a non-word character: "took\W+...", "(?:took|popped|had a)\W+...".
+_WORD_ALTS = r"[a-z]+(?: [a-z]+)*(?:\|[a-z]+(?: [a-z]+)*)*"
+_LEADING_WORDS_RE = re.compile(
+    rf"^(?:\(\?:({_WORD_ALTS})\)|([a-z]+(?: [a-z]+)*))(?=\\W|\\s| |\\b|\(\?[=!]|$)"
+)
 
 
 class PhraseError(ValueError):
@@ -41,15 +47,9 @@ class Compiled:
     words: frozenset[str]  # every literal word (the language's vocabulary)
     optional: bool = False
     gap: bool = False
-
-
-def filler_sep(fillers: list[str]) -> str:
-    """A word separator that also skips up to two filler words ("i *just* want to die")."""
-    words = sorted({w for f in fillers if (w := fold(f).strip())}, key=len, reverse=True)
-    if not words:
-        return SEP
-    alternatives = "|".join(SEP.join(map(re.escape, w.split())) for w in words)
-    return f"{SEP}(?:(?:{alternatives}){SEP}){{0,2}}"
+    # Word sets that every match draws a word from, one set per required part: a message
+    # missing any of them cannot match, so the regex is not even tried.
+    required: tuple[frozenset[str], ...] = ()
 
 
 def bounded(regex: str) -> str:
@@ -58,11 +58,16 @@ def bounded(regex: str) -> str:
 
 
 class PhraseCompiler:
-    """Compiles phrases and patterns of one rules file (its lists and filler words)."""
+    """Compiles phrases and patterns of one rules file.
 
-    def __init__(self, lists: Mapping[str, list[str]], fillers: list[str] | None = None) -> None:
+    Filler words are dropped from phrases, as the normalizer drops them from messages, so
+    "i want to die" matches "i just really want to die".
+    """
+
+    def __init__(self, lists: Mapping[str, list[str]], fillers: frozenset[str] = frozenset()):
         self.lists = lists
-        self.sep = filler_sep(fillers or [])
+        self.fillers = fillers
+        self.sep = SEP
         self.gap = f"(?:{SEP}[^\\W_]+){{0,3}}"
 
     def phrase(self, phrase: str) -> Compiled:
@@ -99,7 +104,7 @@ class PhraseCompiler:
         if compiled.fullmatch(""):
             raise PhraseError("the pattern matches empty text")
         words.update(re.findall(r"[a-z]{2,}", re.sub(r"\\.", " ", pattern)))
-        return Compiled(regex=regex, anchors=None, words=frozenset(words))
+        return Compiled(regex=regex, anchors=self.pattern_anchors(regex), words=frozenset(words))
 
     def _sequence(self, tokens: list[str], i: int, depth: int) -> tuple[Compiled, int]:
         elements: list[Compiled] = []
@@ -118,20 +123,34 @@ class PhraseCompiler:
 
     def _choice_group(self, tokens: list[str], i: int, depth: int) -> tuple[Compiled, int]:
         options: list[Compiled] = []
-        optional = False
+        optional = explicit_empty = False
+        fillers: list[str] = []
         while True:
             if i >= len(tokens):
                 raise PhraseError("'[' without ']'")
+            begin = i
             seq, i = self._sequence(tokens, i, depth)
+            if i >= len(tokens):
+                raise PhraseError("'[' without ']'")
             if seq.optional:
                 optional = True
+                if i == begin:
+                    explicit_empty = True
+                else:
+                    fillers.append(" ".join(tokens[begin:i]))
             if seq.regex:
                 options.append(seq)
             if tokens[i] == "]":
                 break
             i += 1  # '|'
-        if not options:
-            raise PhraseError("empty [...]")
+        if fillers and not explicit_empty:
+            # Fillers are ignored, so [really|so] would quietly become optional.
+            raise PhraseError(
+                f"{', '.join(map(repr, fillers))} in [...] is a filler word, which is ignored;"
+                " remove it, or add an empty option if the choice is meant to be optional"
+            )
+        if not options:  # e.g. [just|], whose only word is a filler
+            return Compiled("", None, frozenset(), optional=True), i + 1
         return _choice(options, optional), i + 1
 
     def _list(self, name: str, depth: int) -> Compiled:
@@ -151,6 +170,8 @@ class PhraseCompiler:
         return _choice(options, False)
 
     def _word(self, token: str) -> Compiled:
+        if token in self.fillers:
+            return Compiled("", None, frozenset(), optional=True)
         subwords = _SUBWORD_RE.findall(token)
         if not subwords:  # punctuation or an emoji: literal
             return Compiled(re.escape(token), None, frozenset())
@@ -162,7 +183,19 @@ class PhraseCompiler:
                 parts.append(Compiled(re.escape(sub), frozenset({sub}), frozenset({sub})))
         return self._join(parts)
 
+    def pattern_anchors(self, regex: str) -> frozenset[str] | None:
+        """Words one of which every match of a pattern contains, when it visibly starts with
+        literal words ("(?:took|popped)\\W+..."); None when that cannot be seen."""
+        m = _LEADING_WORDS_RE.match(regex)
+        if not m or _has_top_level_bar(regex):
+            return None
+        words = {alt.split()[0] for alt in (m.group(1) or m.group(2)).split("|")}
+        if words & self.fillers:
+            return None
+        return frozenset(words)
+
     def _join(self, elements: list[Compiled]) -> Compiled:
+        elements = [e for e in elements if e.regex or e.gap]  # dropped fillers
         if len(elements) == 1:
             return elements[0]
         required = [i for i, e in enumerate(elements) if not e.optional and not e.gap]
@@ -186,7 +219,33 @@ class PhraseCompiler:
         candidates = [elements[i].anchors for i in required if elements[i].anchors]
         anchors = max(candidates, key=_anchor_score) if candidates else None
         words = frozenset().union(*(e.words for e in elements))
-        return Compiled("".join(out), anchors, words)
+        needs = [r for i in required for r in (elements[i].required or _own(elements[i]))]
+        return Compiled("".join(out), anchors, words, required=tuple(dict.fromkeys(needs)))
+
+
+def _own(element: Compiled) -> tuple[frozenset[str], ...]:
+    return (element.anchors,) if element.anchors else ()
+
+
+def _has_top_level_bar(regex: str) -> bool:
+    depth, i, in_class = 0, 0, False
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def _choice(options: list[Compiled], optional: bool) -> Compiled:
@@ -204,15 +263,147 @@ def _choice(options: list[Compiled], optional: bool) -> Compiled:
 
 # Words too common to be good anchors (they would make a phrase be tried on most messages).
 _COMMON = frozenset(
-    """
-    i im me my myself you your he she they them him her it its we our us a an the and or but so
-    to of in on at for with from about as by up out off into over be am is are was were been
-    being do does did dont didnt doesnt not no never have has had ive cant cannot wont will ill
-    would could should can just really want wanna gonna going get got go like feel think know
-    need this that these those what how when if all some any more very too now then there here
-    que de la el en y a lo mi me se es por con una un los las no ya muy mas pero quiero voy estoy
-    te le su del al como para yo tengo hoy esta este eso
-    """.split()
+    {
+        "i",
+        "im",
+        "me",
+        "my",
+        "myself",
+        "you",
+        "your",
+        "he",
+        "she",
+        "they",
+        "them",
+        "him",
+        "her",
+        "it",
+        "its",
+        "we",
+        "our",
+        "us",
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "so",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "about",
+        "as",
+        "by",
+        "up",
+        "out",
+        "off",
+        "into",
+        "over",
+        "be",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "dont",
+        "didnt",
+        "doesnt",
+        "not",
+        "no",
+        "never",
+        "have",
+        "has",
+        "had",
+        "ive",
+        "cant",
+        "cannot",
+        "wont",
+        "will",
+        "ill",
+        "would",
+        "could",
+        "should",
+        "can",
+        "just",
+        "really",
+        "want",
+        "wanna",
+        "gonna",
+        "going",
+        "get",
+        "got",
+        "go",
+        "like",
+        "feel",
+        "think",
+        "know",
+        "need",
+        "this",
+        "that",
+        "these",
+        "those",
+        "what",
+        "how",
+        "when",
+        "if",
+        "all",
+        "some",
+        "any",
+        "more",
+        "very",
+        "too",
+        "now",
+        "then",
+        "there",
+        "here",
+        "que",
+        "de",
+        "la",
+        "el",
+        "en",
+        "y",
+        "lo",
+        "mi",
+        "se",
+        "es",
+        "por",
+        "con",
+        "una",
+        "un",
+        "los",
+        "las",
+        "ya",
+        "muy",
+        "mas",
+        "pero",
+        "quiero",
+        "voy",
+        "estoy",
+        "te",
+        "le",
+        "su",
+        "del",
+        "al",
+        "como",
+        "para",
+        "yo",
+        "tengo",
+        "hoy",
+        "esta",
+        "este",
+        "eso",
+    }
 )
 
 

@@ -40,16 +40,20 @@ class _Matcher:
 
     anchor_index: dict[str, tuple[PartRef, ...]]
     anchor_keys: frozenset[str]
+    required: dict[PartRef, tuple[frozenset[str], ...]]
     scan_parts: tuple[PartRef, ...]
     scan_re: re.Pattern[str] | None
 
     @classmethod
     def build(cls, parts_per_item: list[list[Compiled]]) -> _Matcher:
         index: dict[str, set[PartRef]] = {}
+        required: dict[PartRef, tuple[frozenset[str], ...]] = {}
         scan_parts: list[PartRef] = []
         scan_regexes: list[str] = []
         for i, parts in enumerate(parts_per_item):
             for j, part in enumerate(parts):
+                if len(part.required) > 1:
+                    required[(i, j)] = part.required
                 if part.anchors is None:
                     scan_parts.append((i, j))
                     scan_regexes.append(part.regex)
@@ -60,17 +64,63 @@ class _Matcher:
         return cls(
             anchor_index={w: tuple(sorted(refs)) for w, refs in index.items()},
             anchor_keys=frozenset(index),
+            required=required,
             scan_parts=tuple(scan_parts),
             scan_re=scan_re,
         )
 
-    def candidates(self, canon: Canonical) -> set[PartRef]:
-        found: set[PartRef] = set()
-        for word in canon.tokens & self.anchor_keys:
-            found.update(self.anchor_index[word])
-        if self.scan_re is not None and self.scan_re.search(canon.text):
-            found.update(self.scan_parts)
+    def candidates(self, canon: Canonical) -> dict[PartRef, list[tuple[int, int]] | None]:
+        """Parts to try, each with the stretches of text to search (None: all of it).
+
+        In a long message a part is searched only around the anchor words that made it a
+        candidate: its match contains one of them, and phrases are far shorter than the window.
+        """
+        text, tokens = canon.text, canon.tokens
+        present = tokens & self.anchor_keys
+        refs: dict[PartRef, list[str]] = {}
+        for word in present:
+            for ref in self.anchor_index[word]:
+                needs = self.required.get(ref)
+                if needs is None or all(tokens & need for need in needs):
+                    refs.setdefault(ref, []).append(word)
+        found: dict[PartRef, list[tuple[int, int]] | None] = {}
+        if len(text) <= _WINDOWED_FROM:
+            found = dict.fromkeys(refs)
+        elif refs:
+            wanted = {word for words in refs.values() for word in words}
+            spans = {word: _windows_of(text, word) for word in wanted}
+            for ref, words in refs.items():
+                found[ref] = [span for word in words for span in spans[word]]
+        if self.scan_re is not None and self.scan_re.search(text):
+            found.update(dict.fromkeys(self.scan_parts))
         return found
+
+
+_WINDOWED_FROM = 400  # characters
+_REACH = 160  # characters a phrase may reach on either side of its anchor
+
+
+def _windows_of(text: str, word: str) -> list[tuple[int, int]]:
+    """Windows around each whole-word occurrence of `word` (str.find: C speed)."""
+    out = []
+    n = len(word)
+    pos = text.find(word)
+    while pos != -1:
+        end = pos + n
+        before_ok = pos == 0 or not text[pos - 1].isalnum()
+        if before_ok and (end == len(text) or not text[end].isalnum()):
+            out.append(_window(text, pos, end))
+        pos = text.find(word, end)
+    return out
+
+
+def _window(text: str, start: int, end: int) -> tuple[int, int]:
+    lo, hi = max(0, start - _REACH), min(len(text), end + _REACH)
+    while lo > 0 and text[lo - 1].isalnum():  # whole words only
+        lo -= 1
+    while hi < len(text) and text[hi].isalnum():
+        hi += 1
+    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -85,20 +135,35 @@ class RuleSet:
     exclusion_matcher: _Matcher
 
     def matches(self, canon: Canonical) -> list[tuple[Rule, int, int]]:
-        found = []
-        for i, j in sorted(self.rule_matcher.candidates(canon)):
+        found: dict[tuple[int, int, int], Rule] = {}
+        for (i, j), windows in sorted(self.rule_matcher.candidates(canon).items()):
             rule = self.rules[i]
             if rule.with_words and not (canon.tokens & rule.with_words):
                 continue
-            found.extend((rule, m.start(), m.end()) for m in rule.parts[j].finditer(canon.text))
-        return found
+            for start, end in _search(rule.parts[j], canon.text, windows):
+                found[(i, start, end)] = rule
+        return [(rule, start, end) for (_, start, end), rule in found.items()]
 
     def exclusion_spans(self, canon: Canonical) -> list[tuple[int, int, str]]:
         spans = []
-        for i, j in sorted(self.exclusion_matcher.candidates(canon)):
+        for (i, j), windows in sorted(self.exclusion_matcher.candidates(canon).items()):
             ex_id, parts = self.exclusions[i]
-            spans.extend((m.start(), m.end(), ex_id) for m in parts[j].finditer(canon.text))
+            spans.extend((s, e, ex_id) for s, e in _search(parts[j], canon.text, windows))
         return spans
+
+
+def _search(
+    regex: re.Pattern[str], text: str, windows: list[tuple[int, int]] | None
+) -> set[tuple[int, int]]:
+    if windows is None:
+        return {m.span() for m in regex.finditer(text)}
+    merged: list[list[int]] = []
+    for lo, hi in sorted(windows):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return {m.span() for lo, hi in merged for m in regex.finditer(text, lo, hi)}
 
 
 def load_ruleset(path: Path) -> RuleSet:
@@ -111,8 +176,12 @@ def compile_ruleset(spec: RulesFile, source: Path, text: str = "") -> RuleSet:
         return RulesError(describe(source, loc, line_of(text, loc) if text else None, message))
 
     lists = {name: [str(e) for e in entries] for name, entries in spec.lists.items()}
-    compiler = PhraseCompiler(lists, spec.fillers)
-    vocab: set[str] = set(words_of(spec.fillers))
+    fillers = frozenset(fold(f).strip() for f in spec.fillers)
+    for k, filler in enumerate(sorted(fillers)):
+        if not filler.isalpha():
+            raise fail(("fillers", k), f"a filler must be one word: {filler!r}")
+    compiler = PhraseCompiler(lists, fillers)
+    vocab: set[str] = set()
 
     def compile_all(
         items: Iterable[str], loc: tuple[Any, ...], fn: Callable[[str], Compiled]
@@ -180,7 +249,7 @@ def compile_ruleset(spec: RulesFile, source: Path, text: str = "") -> RuleSet:
         context = Context.build(
             clause_breaks=ctx.clause_breaks,
             negation_cues=sorted(words_of(ctx.negation.cues)),
-            bridge_words=sorted(words_of([*ctx.negation.bridge_words, *spec.fillers])),
+            bridge_words=sorted(words_of(ctx.negation.bridge_words)),
             max_bridge=ctx.negation.max_bridge,
             not_negation=ctx.negation.not_negation,
             history_before=ctx.history.before,
@@ -215,13 +284,14 @@ def compile_ruleset(spec: RulesFile, source: Path, text: str = "") -> RuleSet:
     vocab |= set(keywords) | {w for v in misspellings.values() for w in v.split()}
     allow = frozenset(words_of(fz.never_match)) - set(keywords)
     lexicon = Lexicon(
-        vocab=frozenset(vocab),
+        vocab=frozenset(vocab - fillers),
         allow=allow,
         misspellings=misspellings,
         fuzzy_keywords=tuple(keywords),
         compound_heads=frozenset(words_of(fz.compound_heads)),
         fuzzy_min_length=fz.min_length,
         fuzzy_max_distance=fz.max_distance,
+        fillers=fillers,
     )
     return RuleSet(
         lang=spec.lang,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,12 +73,13 @@ class Screener:
         return tuple(self.rulesets)
 
     def _order(self, lang: str) -> list[RuleSet]:
-        primary = self.rulesets.get(lang)
+        # "es-419", "EN_us" -> "es", "en": Telegram gives IETF tags.
+        primary = self.rulesets.get((lang or "").replace("_", "-").split("-")[0].lower())
         if primary is None:  # unknown language: every rule set
             return list(self.rulesets.values())
         if not self.cross_language:
             return [primary]
-        return [primary, *(rs for code, rs in self.rulesets.items() if code != lang)]
+        return [primary, *(rs for rs in self.rulesets.values() if rs is not primary)]
 
     def screen(self, text: str, lang: str = "en") -> ScreenResult:
         if not isinstance(text, str):
@@ -97,11 +98,31 @@ class Screener:
         for scan in scans:
             for ev in scan.evidence(idioms):
                 evidence.setdefault((ev.rule, ev.start, ev.end), ev)
-        ordered = tuple(sorted(evidence.values(), key=lambda e: (e.start, e.end, e.rule)))
+        kept = _outermost(evidence.values())
+        ordered = tuple(sorted(kept, key=lambda e: (e.start, e.end, e.rule)))
         best = max(ordered, key=_rank)
         if best.urgency == "none":
             return ScreenResult("none", "none", None, ordered)
         return ScreenResult(best.urgency, best.category, best.rule, ordered)
+
+
+def _outermost(evidence: Iterable[Evidence]) -> list[Evidence]:
+    """Drop a match inside a longer one of the same rule and urgency ("want to die" within
+    "i want to die"): the same finding, said once."""
+    items = list(evidence)
+    return [
+        e
+        for e in items
+        if not any(
+            o is not e
+            and o.rule == e.rule
+            and o.urgency == e.urgency
+            and o.start <= e.start
+            and e.end <= o.end
+            and (o.end - o.start) > (e.end - e.start)
+            for o in items
+        )
+    ]
 
 
 def _in_context(

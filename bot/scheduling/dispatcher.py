@@ -2,10 +2,10 @@
 
 Two paths, by the kind's rule (see kinds.py):
 
-- At most once (prompts, nudges, reminders): sent one at a time. Each row is marked
-  `sending` in the same commit that records the previous row's outcome, then the
-  request goes out. If the worker dies, at most one row per worker is in doubt, and it
-  is recorded as sent-uncertain, never sent again.
+- At most once (prompts, nudges, reminders): sent one at a time (DELIVERY_IN_FLIGHT
+  lanes, 1 by default). Each row is marked `sending` in the same commit that records
+  the previous row's outcome, then the request goes out. If the worker dies, at most
+  one row per lane is in doubt, and it is recorded as sent-uncertain, never sent again.
 - At least once (alerts): sent concurrently; a row whose worker died is sent again.
 
 HTTP requests never run inside a database transaction. Errors are classified
@@ -54,8 +54,11 @@ class DispatchConfig:
     batch_size: int = 100
     # A claim not finished within the lease is taken over (its worker is presumed dead).
     lease: timedelta = timedelta(seconds=60)
-    # At-least-once sends in flight at once (at-most-once ones go one at a time).
+    # At-least-once sends in flight at once.
     concurrency: int = 16
+    # At-most-once sends in flight at once: also how many can be in doubt if this worker
+    # is killed (1: never more than one). More helps only when Telegram is far away.
+    in_flight: int = 1
     # Telegram: about one message a second per chat.
     per_chat_interval: float = 1.0
     backoff: Backoff = field(default_factory=Backoff)
@@ -81,6 +84,30 @@ def log_event(level: int, event: str, **values: Any) -> None:
     log formatters. Never a message's text: logs are no place for health information."""
     text = " ".join(f"{k}={_plain(v)}" for k, v in values.items())
     log.log(level, "%s %s", event, text, extra={"delivery": {"event": event, **values}})
+
+
+@dataclass(frozen=True)
+class _Finish:
+    """A write recording one row's outcome (a plain value, so the sequential path can
+    fold it into the statement that marks the next row)."""
+
+    item: DueDelivery
+    from_status: DeliveryStatus
+    values: dict[str, Any]
+    worker: str
+
+    async def __call__(self, connection: AsyncConnection) -> None:
+        if not await outbox.finish(
+            connection,
+            self.item,
+            worker=self.worker,
+            from_status=self.from_status,
+            values=self.values,
+        ):
+            self.lost()
+
+    def lost(self) -> None:
+        log_event(logging.WARNING, "delivery.claim_lost", id=self.item.id, worker=self.worker)
 
 
 def _plain(value: Any) -> str:
@@ -176,8 +203,12 @@ class Dispatcher:
         clients = await self._load_clients(items)
         at_most_once = [i for i in items if self._kind(i).rule is Rule.at_most_once]
         at_least_once = [i for i in items if self._kind(i).rule is Rule.at_least_once]
+        lanes = max(1, self.config.in_flight)
         await asyncio.gather(
-            self._send_one_at_a_time(at_most_once, clients, tally),
+            *(
+                self._send_one_at_a_time(at_most_once[lane::lanes], clients, tally)
+                for lane in range(lanes)
+            ),
             self._send_concurrently(at_least_once, clients, tally),
         )
         self._forget_quiet_chats()
@@ -189,31 +220,56 @@ class Dispatcher:
         self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
     ) -> None:
         # Outcomes wait to be written in the same commit that marks the next row
-        # `sending`: one commit per message, and never two rows in doubt.
+        # `sending`: one commit per message, and never two rows in doubt. One connection
+        # serves the whole batch; it is outside any transaction while a request is out.
         unwritten: list[Write] = []
-        for item in items:
-            if self.halted is not None:
-                unwritten.append(self._release_write(item, DeliveryStatus.claimed))
-                continue
-            prepared = await self._prepare(item, clients, tally)
-            if not isinstance(prepared, Outgoing):
-                unwritten.append(prepared)
-                continue
-            async with self.engine.begin() as connection:
-                for write in unwritten:
-                    await write(connection)
-                unwritten = []
-                marked = await outbox.mark_sending(
-                    connection, item, worker=self.worker_id, now=self.clock.now()
-                )
-            if not marked:
-                tally.lost_claims += 1
-                continue
-            unwritten.append(await self._send(item, prepared, DeliveryStatus.sending, tally))
-        if unwritten:
-            async with self.engine.begin() as connection:
-                for write in unwritten:
-                    await write(connection)
+        async with self.engine.connect() as connection:
+            for item in items:
+                if self.halted is not None:
+                    unwritten.append(self._release_write(item, DeliveryStatus.claimed))
+                    continue
+                prepared = await self._prepare(item, clients, tally)
+                if not isinstance(prepared, Outgoing):
+                    unwritten.append(prepared)
+                    continue
+                async with connection.begin():
+                    marked = await self._write_and_mark(connection, unwritten, item)
+                    unwritten = []
+                if not marked:
+                    tally.lost_claims += 1
+                    continue
+                unwritten.append(await self._send(item, prepared, DeliveryStatus.sending, tally))
+            if unwritten:
+                async with connection.begin():
+                    for write in unwritten:
+                        await write(connection)
+
+    async def _write_and_mark(
+        self, connection: AsyncConnection, unwritten: list[Write], item: DueDelivery
+    ) -> bool:
+        """Write the pending outcomes and mark `item` sending. In the usual case (the
+        previous message was sent) this is one statement."""
+        last = unwritten[-1] if unwritten else None
+        if isinstance(last, _Finish):
+            for write in unwritten[:-1]:
+                await write(connection)
+            finished, marked = await outbox.finish_and_mark(
+                connection,
+                last.item,
+                from_status=last.from_status,
+                values=last.values,
+                next_item=item,
+                worker=self.worker_id,
+                now=self.clock.now(),
+            )
+            if not finished:
+                last.lost()
+            return marked
+        for write in unwritten:
+            await write(connection)
+        return await outbox.mark_sending(
+            connection, item, worker=self.worker_id, now=self.clock.now()
+        )
 
     async def _send_concurrently(
         self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
@@ -396,13 +452,7 @@ class Dispatcher:
     # --- writes ----------------------------------------------------------------------
 
     def _finish_write(self, item: DueDelivery, from_status: DeliveryStatus, **values: Any) -> Write:
-        async def write(connection: AsyncConnection) -> None:
-            if not await outbox.finish(
-                connection, item, worker=self.worker_id, from_status=from_status, values=values
-            ):
-                log_event(logging.WARNING, "delivery.claim_lost", id=item.id, worker=self.worker_id)
-
-        return write
+        return _Finish(item, from_status, values, self.worker_id)
 
     def _skip_write(self, item: DueDelivery, reason: str, tally: Tally) -> Write:
         tally.skipped += 1

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
-from bot.scheduling import heartbeat, planner, program_cron
+from bot.scheduling import heartbeat, outbox, planner, program_cron
 from bot.scheduling.clock import Clock
 from bot.scheduling.dispatcher import DispatchConfig, Dispatcher, Tally
 from bot.scheduling.planner import PlanConfig
+from bot.scheduling.rendering import renderable_kinds
 from bot.scheduling.telegram_sender import Sender
 
 log = logging.getLogger("bot.delivery")
@@ -37,6 +38,7 @@ class DeliveryEngine:
         role: str = "bot",
         dispatch: DispatchConfig | None = None,
         plan: PlanConfig | None = None,
+        wake_within: float = 0.0,
     ) -> None:
         self.engine = engine
         self.sessions = sessions
@@ -57,6 +59,10 @@ class DeliveryEngine:
         self.last_tick: datetime | None = None
         self._draining: asyncio.Task[Tally] | None = None
         self._caught_up = False
+        # With a real clock: a row due sooner than this many seconds (the tick interval)
+        # starts a drain at its due time, not at the next tick.
+        self.wake_within = wake_within
+        self._wake: asyncio.TimerHandle | None = None
 
     async def tick(self) -> None:
         """Heartbeat, plan, and start draining if no drain is running."""
@@ -73,7 +79,19 @@ class DeliveryEngine:
             self._caught_up = True
         await planner.plan(self.engine, now, self.plan_config)
         self.last_tick = now
-        self.kick()
+        if self.kick() is not None and self.wake_within > 0:
+            await self._wake_at_next_due(now)
+
+    async def _wake_at_next_due(self, now: datetime) -> None:
+        async with self.engine.connect() as connection:
+            due = await outbox.next_available(connection, renderable_kinds())
+        if due is None:
+            return
+        delay = (due - now).total_seconds()
+        if 0 < delay < self.wake_within:
+            if self._wake is not None:
+                self._wake.cancel()
+            self._wake = asyncio.get_running_loop().call_later(delay, self.kick)
 
     def kick(self) -> asyncio.Task[Tally] | None:
         """Start a drain unless one is running (or sending has been halted)."""
@@ -95,8 +113,16 @@ class DeliveryEngine:
         await planner.plan(self.engine, self.clock.now(), self.plan_config)
         return await self.dispatcher.drain()
 
+    async def wait_idle(self) -> Tally:
+        """Wait for the drain a tick started (tests, benchmarks)."""
+        if self._draining is None:
+            return Tally()
+        return await self._draining
+
     async def stop(self) -> None:
         """Finish the message being sent, put the rest of the batch back, and return."""
         self.dispatcher.halt("shutting down")
+        if self._wake is not None:
+            self._wake.cancel()
         if self._draining is not None:
             await asyncio.gather(self._draining, return_exceptions=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,25 +155,43 @@ async def recover_expired(
     return Recovered(released=released.rowcount, resent=resent, uncertain=uncertain)
 
 
-def _fenced(item: DueDelivery, worker: str, status: DeliveryStatus) -> Any:
-    return sa.update(delivery).where(
-        delivery.c.id == item.id,
-        delivery.c.claimed_by == worker,
-        delivery.c.status == status.value,
-        delivery.c.attempts == item.attempts,
+@lru_cache(maxsize=64)
+def _fenced(columns: tuple[str, ...]) -> Any:
+    """UPDATE … SET <columns> WHERE the row is still this claim's, built once per set of
+    columns: the dispatcher writes a row or two per message, so statements are reused
+    from SQLAlchemy's compiled cache instead of being rebuilt each time."""
+    return (
+        sa.update(delivery)
+        .where(
+            delivery.c.id == sa.bindparam("f_id"),
+            delivery.c.claimed_by == sa.bindparam("f_worker"),
+            delivery.c.status == sa.bindparam("f_status"),
+            delivery.c.attempts == sa.bindparam("f_attempts"),
+        )
+        .values({column: sa.bindparam(f"v_{column}") for column in columns})
     )
+
+
+def _fence(item: DueDelivery, worker: str, status: DeliveryStatus) -> dict[str, Any]:
+    return {
+        "f_id": item.id,
+        "f_worker": worker,
+        "f_status": status.value,
+        "f_attempts": item.attempts,
+    }
 
 
 async def mark_sending(
     connection: AsyncConnection, item: DueDelivery, *, worker: str, now: datetime
 ) -> bool:
     """Claimed -> sending, just before the request; False: the claim was lost."""
-    result = await connection.execute(
-        _fenced(item, worker, DeliveryStatus.claimed).values(
-            status=DeliveryStatus.sending.value, claimed_at=now
-        )
+    return await finish(
+        connection,
+        item,
+        worker=worker,
+        from_status=DeliveryStatus.claimed,
+        values={"status": DeliveryStatus.sending.value, "claimed_at": now},
     )
-    return result.rowcount == 1
 
 
 async def finish(
@@ -184,8 +203,77 @@ async def finish(
     values: dict[str, Any],
 ) -> bool:
     """Record an outcome for a row this worker still holds; False: the claim was lost."""
-    result = await connection.execute(_fenced(item, worker, from_status).values(**values))
+    columns = tuple(sorted(values))
+    parameters = _fence(item, worker, from_status)
+    parameters.update({f"v_{column}": values[column] for column in columns})
+    result = await connection.execute(_fenced(columns), parameters)
     return result.rowcount == 1
+
+
+@lru_cache(maxsize=64)
+def _finish_and_mark(columns: tuple[str, ...]) -> Any:
+    """One UPDATE that records row A's outcome and marks row B `sending`: the sequential
+    dispatcher's one statement per message (see finish_and_mark)."""
+    is_a = delivery.c.id == sa.bindparam("a_id")
+    values: dict[str, Any] = {
+        column: sa.case((is_a, sa.bindparam(f"v_{column}")), else_=delivery.c[column])
+        for column in columns
+        if column not in ("status", "claimed_at")
+    }
+    values["status"] = sa.case(
+        (is_a, sa.bindparam("v_status")), else_=sa.literal(DeliveryStatus.sending.value)
+    )
+    values["claimed_at"] = sa.case(
+        (is_a, sa.bindparam("v_claimed_at") if "claimed_at" in columns else delivery.c.claimed_at),
+        else_=sa.bindparam("b_now"),
+    )
+    return (
+        sa.update(delivery)
+        .where(
+            delivery.c.claimed_by == sa.bindparam("worker"),
+            sa.or_(
+                sa.and_(
+                    is_a,
+                    delivery.c.status == sa.bindparam("a_status"),
+                    delivery.c.attempts == sa.bindparam("a_attempts"),
+                ),
+                sa.and_(
+                    delivery.c.id == sa.bindparam("b_id"),
+                    delivery.c.status == DeliveryStatus.claimed.value,
+                    delivery.c.attempts == sa.bindparam("b_attempts"),
+                ),
+            ),
+        )
+        .values(values)
+        .returning(delivery.c.id)
+    )
+
+
+async def finish_and_mark(
+    connection: AsyncConnection,
+    done: DueDelivery,
+    *,
+    from_status: DeliveryStatus,
+    values: dict[str, Any],
+    next_item: DueDelivery,
+    worker: str,
+    now: datetime,
+) -> tuple[bool, bool]:
+    """`finish(done)` and `mark_sending(next_item)` in one statement; returns whether
+    each still belonged to this worker's claim."""
+    columns = tuple(sorted(values))
+    parameters: dict[str, Any] = {
+        "worker": worker,
+        "a_id": done.id,
+        "a_status": from_status.value,
+        "a_attempts": done.attempts,
+        "b_id": next_item.id,
+        "b_attempts": next_item.attempts,
+        "b_now": now,
+    }
+    parameters.update({f"v_{column}": values[column] for column in columns})
+    updated = set((await connection.execute(_finish_and_mark(columns), parameters)).scalars())
+    return done.id in updated, next_item.id in updated
 
 
 async def mark_client_unreachable(
@@ -239,3 +327,16 @@ async def note_recipient_refused(
             detail={"delivery_id": item.id, "kind": item.kind, "error": error[:200]},
         )
     )
+
+
+async def next_available(connection: AsyncConnection, kinds: Sequence[str]) -> datetime | None:
+    """When the next pending row of these kinds may be claimed."""
+    if not kinds:
+        return None
+    return (
+        await connection.execute(
+            sa.select(sa.func.min(delivery.c.available_at)).where(
+                delivery.c.status == DeliveryStatus.pending.value, delivery.c.kind.in_(kinds)
+            )
+        )
+    ).scalar()

@@ -81,3 +81,7 @@ def renderer_for(kind: str) -> Renderer | None:
 
 def renderable_kinds() -> list[str]:
     return sorted(_RENDERERS)
+
+
+def unregister_renderer(kind: str) -> None:
+    _RENDERERS.pop(kind, None)

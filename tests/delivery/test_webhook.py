@@ -3,7 +3,9 @@ without the right secret is refused and not processed."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +18,8 @@ from bot.services import Services
 from bot.telegram_sandbox import Sandbox, SandboxServer
 from bot.updates import HandledUpdates, PerChatUpdateProcessor
 from bot.webhook import SECRET_HEADER, WebhookReceiver, serving_webhook
+from tests.cli import run_cli
+from tests.delivery.processes import Worker, wait_until, worker_env
 from tests.harness import TEST_TOKEN
 
 SECRET = "s3cret_for-tests"
@@ -121,3 +125,60 @@ async def test_a_malformed_body_is_refused(webhook_bot: tuple[WebhookReceiver, S
         health = await http.get(f"{receiver.url}/healthz")
     assert answer.status_code == 400
     assert health.status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_webhook_command_says_which_setting_is_missing(services: Services) -> None:
+    env = {"DATABASE_URL": services.settings.database_url, "TELEGRAM_BOT_TOKEN": TEST_TOKEN}
+    result = run_cli("webhook", env=env)
+    assert result.returncode == 2
+    assert "WEBHOOK_URL is not set" in result.stderr
+    result = run_cli("webhook", env={**env, "WEBHOOK_URL": "https://example.org/telegram"})
+    assert result.returncode == 2
+    assert "WEBHOOK_SECRET is not set" in result.stderr
+
+
+async def test_python_m_bot_webhook_serves_updates(
+    services: Services, sandbox_server: SandboxServer, content: Content, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = worker_env(
+        services.settings.database_url,
+        sandbox_server.url,
+        "web.1",
+        PORT=str(port),
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        WEBHOOK_SECRET=SECRET,
+        DISPATCH_INTERVAL="0",
+    )
+    worker = Worker(["-m", "bot", "webhook"], env, tmp_path / "web.log")
+    try:
+
+        async def webhook_set() -> bool:
+            return sandbox_server.state.webhook is not None
+
+        await wait_until(webhook_set, "the webhook to be set", worker)
+        async with Sandbox(sandbox_server.url) as driver:
+            sent = await driver.inject(
+                {"user": {"id": STRANGER, "first_name": "Sam"}, "text": "/start"}
+            )
+
+            async def answered() -> bool:
+                chat = sandbox_server.state.chats.get(STRANGER)
+                return chat is not None and bool(chat.events)
+
+            await wait_until(answered, "the bot to answer through the webhook", worker)
+            assert await driver.delivered(sent["update_id"])
+        (event,) = sandbox_server.state.chats[STRANGER].events
+        assert event["text"] == content.language("en").ui.welcome
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(f"http://127.0.0.1:{port}/hook", json=_UPDATE)
+        assert refused.status_code == 401
+    finally:
+        worker.stop()
+    assert worker.process.returncode == 0, worker.output()

@@ -1,0 +1,132 @@
+"""`python -m bot screen`: JSON lines in and out, and the --eval report."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.safety.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+DEV_SET = REPO.parent / "shared" / "safety" / "dev_messages.jsonl"
+
+
+def run(argv: list[str], stdin: str = "") -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(argv, io.StringIO(stdin), out)
+    return code, out.getvalue()
+
+
+def test_screen_mode_one_line_per_input_and_errors_do_not_stop() -> None:
+    lines = "\n".join(
+        [
+            json.dumps({"text": "gonna kill myself tonight"}),
+            "{not json",
+            json.dumps({"text": "recaí anoche", "lang": "es"}),
+            json.dumps(["a", "list"]),
+            "",
+            json.dumps({"text": "great walk with my dog", "id": 7}),
+            json.dumps({"lang": "en"}),
+        ]
+    )
+    code, out = run([], lines)
+    assert code == 0
+    results = [json.loads(line) for line in out.splitlines()]
+    assert len(results) == 6  # the blank line is not an input
+    assert results[0]["urgency"] == "urgent"
+    assert results[0]["category"] == "suicidal_ideation"
+    assert results[0]["rule"] == "si.kill_self"
+    assert results[0]["evidence"][0]["text"] == "kill myself"
+    assert results[1] == {"line": 2, "error": results[1]["error"]}
+    assert "not JSON" in results[1]["error"]
+    assert results[2]["urgency"] == "same_day"
+    assert "object" in results[3]["error"]
+    assert results[4] == {
+        "id": 7,
+        "urgency": "none",
+        "category": "none",
+        "rule": None,
+        "evidence": [],
+    }
+    assert '"text"' in results[5]["error"]
+
+
+def test_eval_mode_reports_figures(tmp_path: Path) -> None:
+    labelled = [
+        {"text": "some days i wanna die", "category": "suicidal_ideation", "urgency": "urgent"},
+        {
+            "text": "my brother isn't breathing",
+            "category": "overdose_or_medical",
+            "urgency": "urgent",
+        },
+        {"text": "relapsed yesterday", "category": "relapse_or_use", "urgency": "same_day"},
+        {"text": "i picked flowers", "category": "relapse_or_use", "urgency": "same_day"},
+        {"text": "great day at group", "category": "none", "urgency": "none"},
+        {"text": "cravings are out of control", "category": "none", "urgency": "none"},
+        {
+            "text": "hoy quisiera morir",
+            "category": "suicidal_ideation",
+            "urgency": "urgent",
+            "lang": "es",
+        },
+    ]
+    path = tmp_path / "labelled.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in labelled) + "\nnot a line\n", encoding="utf-8")
+    code, out = run(["--eval", str(path)])
+    assert code == 1  # same-day recall 1/2 and 1/2 none flagged miss the targets
+    assert "skipped line 8" in out
+    assert "(7 messages: en 6, es 1)" in out
+    assert "urgent recall          3/3     100.0%  target 100%   ok" in out
+    assert "same_day recall        1/2      50.0%  target >=95%  MISSED" in out
+    assert "none flagged           1/2      50.0%  target <=5%   MISSED" in out
+    assert "category accuracy      4/4     100.0%" in out
+    assert "  urgent             3         0         0" in out
+    assert "  same_day           0         1         1" in out
+    assert "  none               0         1         1" in out
+    assert '"i picked flowers"' in out  # the miss, with its text
+    assert '"cravings are out of control"' in out  # the false alarm
+    assert "result: targets NOT met" in out
+
+
+def test_eval_exit_zero_when_targets_met(tmp_path: Path) -> None:
+    path = tmp_path / "ok.jsonl"
+    path.write_text(
+        json.dumps({"text": "kms", "category": "suicidal_ideation", "urgency": "urgent"}) + "\n",
+        encoding="utf-8",
+    )
+    code, out = run(["--eval", str(path)])
+    assert code == 0
+    assert "result: targets met" in out
+
+
+def test_eval_missing_file() -> None:
+    code, out = run(["--eval", "/nonexistent/file.jsonl"])
+    assert code == 2
+    assert "no such file" in out
+
+
+def test_module_runs_as_a_script() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.safety.cli"],
+        input=json.dumps({"text": "he isn't breathing"}) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["category"] == "overdose_or_medical"
+
+
+@pytest.mark.skipif(not DEV_SET.is_file(), reason=f"dev set not found at {DEV_SET}")
+def test_dev_set_meets_the_targets() -> None:
+    code, out = run(["--eval", str(DEV_SET)])
+    assert code == 0, out
+    urgent_line = next(line for line in out.splitlines() if line.startswith("urgent recall"))
+    assert "100.0%" in urgent_line
