@@ -182,6 +182,7 @@ class Outcome:
     first: datetime
     last: datetime
     lateness: list[float]
+    times: list[datetime]
 
     @property
     def rate(self) -> float:
@@ -215,6 +216,7 @@ async def outcome(url: str, kind: str = "checkin") -> Outcome:
         first=min(sent),
         last=max(sent),
         lateness=[(r.sent_at - r.due_at).total_seconds() for r in rows],
+        times=sorted(sent),
     )
 
 

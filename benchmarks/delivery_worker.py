@@ -21,10 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.ext import Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.content import DEFAULT_CONTENT_DIR, load_content
 from bot.features.delivery import build_engine, rate_limiter
 from bot.models import Delivery
 from bot.runner import open_services
@@ -49,18 +51,25 @@ def rss_kb() -> int:
 
 
 async def baseline(args: argparse.Namespace) -> None:
-    """python-telegram-bot alone: the same prompt, one request at a time, no database."""
+    """python-telegram-bot alone: the same prompt and button, one request at a time, no
+    database, no outbox."""
+    settings = load_settings(
+        read_env_file=False, telegram_bot_token=TOKEN, telegram_rate_limit=args.rate
+    )
     bot: ExtBot[None] = ExtBot(
         TOKEN,
         base_url=f"{args.sandbox}/bot",
         defaults=Defaults(parse_mode=ParseMode.HTML),
+        rate_limiter=rate_limiter(settings),
         request=HTTPXRequest(connection_pool_size=32),
     )
-    text = "Hi 👋 It's time for your daily check-in. It takes about two minutes."
+    content = load_content(DEFAULT_CONTENT_DIR).language("en").ui
+    button = InlineKeyboardButton(content.checkin_button, callback_data="ci:1000000")
+    keyboard = InlineKeyboardMarkup([[button]])
     async with bot:
         cpu_start, start = time.process_time(), time.perf_counter()
         for i in range(args.baseline):
-            await bot.send_message(1_000_000 + i, text)
+            await bot.send_message(1_000_000 + i, content.checkin_prompt, reply_markup=keyboard)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(json.dumps({"rate": args.baseline / wall, "cpu_ms": cpu / args.baseline * 1000}))
 

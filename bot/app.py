@@ -19,7 +19,17 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot.features import account, careteam, crisis, delivery, enrollment, privacy, welcome
+from bot.features import (
+    account,
+    careteam,
+    careteam_alerts,
+    crisis,
+    delivery,
+    enrollment,
+    privacy,
+    safetyplan,
+    welcome,
+)
 from bot.inbox import Inbox, InboxQueue, resume_unfinished
 from bot.sealed import configure_encryption
 from bot.services import AnyApplication, Services, services
@@ -30,7 +40,17 @@ log = logging.getLogger(__name__)
 # Order matters within a group: the first matching handler wins. `careteam` comes before
 # `account` (a clinician's "/pause CODE" before a client's "/pause"), and `welcome`
 # answers whatever no other feature claimed, so it comes last.
-FEATURES = (crisis, enrollment, careteam, account, privacy, delivery, welcome)
+FEATURES = (
+    crisis,
+    enrollment,
+    careteam,
+    careteam_alerts,
+    account,
+    privacy,
+    delivery,
+    safetyplan,
+    welcome,
+)
 
 
 def build_application(

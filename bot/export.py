@@ -13,6 +13,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import AuditEvent, Client, Clinician, Delivery, Program
+from bot.safety_plan import SECTIONS, items_of, load_plan
 
 
 def _when(value: datetime | None) -> str | None:
@@ -32,6 +33,7 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
             select(Delivery).where(Delivery.client_id == client.id).order_by(col(Delivery.due_at))
         )
     ).all()
+    plan = await load_plan(session, client.id)
     subject = f"client:{client.id}"
     events = (
         await session.exec(
@@ -66,6 +68,12 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
             "program": program.name if program else None,
             "primary_clinician": clinician.display_name if clinician else None,
             "their_private_label_for_you": client.label,
+        },
+        # The client's own words, one list per step (the region's help lines are added
+        # from content when the plan is shown, so they are not stored or exported).
+        "safety_plan": {
+            **{section: items_of(plan, section) for section in SECTIONS},
+            "updated_at": _when(plan.updated_at) if plan else None,
         },
         "messages_scheduled_for_you": [
             {

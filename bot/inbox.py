@@ -90,11 +90,16 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(inbound.c.id)
         )
-        async with self.engine.begin() as connection:
-            new = (await connection.execute(statement)).first() is not None
-        if new:
-            self._in_flight.add(update.update_id)
-        else:
+        # In flight from before the row exists: a sweep running meanwhile must not take it.
+        self._in_flight.add(update.update_id)
+        try:
+            async with self.engine.begin() as connection:
+                new = (await connection.execute(statement)).first() is not None
+        except BaseException:
+            self._in_flight.discard(update.update_id)
+            raise
+        if not new:
+            self._in_flight.discard(update.update_id)
             log.info("update %s is already in the inbox: not handled again", update.update_id)
         return new
 

@@ -83,6 +83,9 @@ class Program(SQLModel, table=True):
     # Stated honestly in every crisis reply: who may see an alert, and when.
     on_call_24_7: bool = False
     care_team_hours: str | None = Field(default=None, max_length=120)  # "Mon-Fri 9am-5pm"
+    # An urgent alert nobody acknowledged goes to every clinician after this, and to the
+    # program's admins after twice this.
+    escalate_after_minutes: int = 15
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -93,6 +96,8 @@ class Clinician(SQLModel, table=True):
     display_name: str = Field(max_length=120)
     role: ClinicianRole = Field(default=ClinicianRole.clinician, sa_type=_enum(ClinicianRole))
     active: bool = True
+    # The alert whose resolution note this clinician was asked to type, if any.
+    note_for_alert_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -251,6 +256,75 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+class AlertTier(enum.StrEnum):
+    urgent = "urgent"
+    same_day = "same_day"
+
+
+class Alert(SQLModel, table=True):
+    """A concern raised for the care team. The evidence (the words that fired) is sealed
+    at rest and shown only in a clinician's private chat, never in a group."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    tier: AlertTier = Field(sa_type=_enum(AlertTier))
+    category: str = Field(max_length=32)
+    rule: str = Field(max_length=120)
+    evidence: str | None = Field(default=None, sa_type=SealedText)
+    source: str = Field(default="message", max_length=16)  # message, checkin, exercise, …
+    raised_at: datetime = Field(default_factory=utcnow, index=True)
+    # Raised by the client's "I'm not safe": the alert goes to the top of every list.
+    high_priority: bool = False
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = Field(default=None, sa_type=SealedText)
+
+
+class AlertAction(SQLModel, table=True):
+    """Each press on an alert, and each answer of the client's: who, what, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    clinician_id: int | None = Field(default=None, foreign_key="clinician.id")
+    action: str = Field(max_length=24)  # acknowledged, contacted, resolved, not_safe, safe
+    at: datetime = Field(default_factory=utcnow)
+
+
+class SafetyPlan(SQLModel, table=True):
+    """A client's own safety plan: the six Stanley–Brown steps (SPEC §5.1, step 4).
+
+    One sealed column per step, each holding a JSON list of the client's lines (None when
+    empty): a step is edited on its own, so saving a line re-seals only that step, and
+    each step reads back on its own. The help lines of the program's region are not
+    stored here; they come from content when the plan is shown, so they stay current.
+
+    The step being edited lives on the row (DESIGN: "Conversations are rows"), so a
+    restart or another worker goes on where the client was. `revision` counts changes
+    (a "clear" button carries it, so only the plan the client saw is cleared);
+    `last_message_id` makes a re-handled message save once, and `last_outcome` is what
+    happened to it, for the answer that is sent after the safety screen.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", unique=True)
+    warning_signs: str | None = Field(default=None, sa_type=SealedText)
+    coping_alone: str | None = Field(default=None, sa_type=SealedText)
+    distractions: str | None = Field(default=None, sa_type=SealedText)
+    help_people: str | None = Field(default=None, sa_type=SealedText)
+    professionals: str | None = Field(default=None, sa_type=SealedText)
+    safer_space: str | None = Field(default=None, sa_type=SealedText)
+    # The step the client is adding to (a column name above), or None.
+    editing_section: str | None = Field(default=None, max_length=32)
+    # Going through the steps in order ("Start" / "Continue"), not editing just one.
+    step_by_step: bool = False
+    revision: int = 0
+    last_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_outcome: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Program,
     Clinician,
@@ -259,6 +333,9 @@ TABLES: tuple[type[SQLModel], ...] = (
     EnrollmentAttempt,
     Delivery,
     AuditEvent,
+    Alert,
+    AlertAction,
+    SafetyPlan,
 )
 # The delivery engine's bookkeeping. Not in TABLES, which lists the tables holding
 # people's records: a handled update keeps no words and, for someone who is not a

@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.invites import new_code, new_token, token_hash
 from bot.models import (
+    Alert,
+    AlertAction,
     AuditEvent,
     Client,
     ClientStatus,
@@ -28,6 +30,7 @@ from bot.models import (
     Invitation,
     InvitePurpose,
     Program,
+    SafetyPlan,
 )
 
 WRONG_TOKENS_PER_HOUR = 5
@@ -250,13 +253,23 @@ async def client_by_telegram_id(session: AsyncSession, *, telegram_user_id: int)
 async def erase_client(session: AsyncSession, *, client: Client, now: datetime) -> None:
     """Erase everything about a client; keep one audit entry that a deletion happened.
 
-    Every row that names the client goes: deliveries, invitations, audit entries about
+    Every row that names the client goes: deliveries, invitations, their safety plan,
+    alerts (they hold the client's words) and the presses on them, audit entries about
     them, and the client row itself with its Telegram ids, settings and label.
     """
     assert client.id is not None
     subject = f"client:{client.id}"
+    alert_ids = select(Alert.id).where(Alert.client_id == client.id)
+    await session.exec(delete(AlertAction).where(col(AlertAction.alert_id).in_(alert_ids)))  # type: ignore[call-overload]
+    await session.exec(  # type: ignore[call-overload]
+        update(Clinician)
+        .where(col(Clinician.note_for_alert_id).in_(alert_ids))
+        .values(note_for_alert_id=None)
+    )
+    await session.exec(delete(Alert).where(col(Alert.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(delete(Delivery).where(col(Delivery.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(delete(Invitation).where(col(Invitation.client_id) == client.id))  # type: ignore[call-overload]
+    await session.exec(delete(SafetyPlan).where(col(SafetyPlan.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(  # type: ignore[call-overload]
         delete(AuditEvent).where(
             or_(col(AuditEvent.subject) == subject, col(AuditEvent.actor) == subject)

@@ -24,6 +24,7 @@ from bot.content.schema import (
     MESSAGE_MAX,
     AccountFile,
     AccountTexts,
+    AlertsFile,
     CrisisText,
     CrisisTexts,
     Discreet,
@@ -33,6 +34,7 @@ from bot.content.schema import (
     Resource,
     ResourceKind,
     ResourcesFile,
+    SafetyPlanFile,
     SetupTexts,
     StaffTexts,
     StyleRules,
@@ -43,7 +45,15 @@ DEFAULT_CONTENT_DIR: Path = Path(__file__).resolve().parents[2] / "content"
 FALLBACK_LANGUAGE = "en"
 RESOURCES_FILE = "crisis_resources.yaml"
 # Each language folder holds these files; other files there belong to other features.
-LANGUAGE_FILES = ("ui.yaml", "staff.yaml", "account.yaml", "crisis.yaml", "style.yaml")
+LANGUAGE_FILES = (
+    "ui.yaml",
+    "staff.yaml",
+    "account.yaml",
+    "alerts.yaml",
+    "safetyplan.yaml",
+    "crisis.yaml",
+    "style.yaml",
+)
 # Language folders are ISO 639 codes ("en", "es"); other folders (e.g. safety/) are not ours.
 _LANGUAGE_DIR = re.compile(r"[a-z]{2,3}")
 # People say GB; the resource table says UK.
@@ -221,6 +231,8 @@ class LanguagePack:
     ui: UiTexts
     staff: StaffTexts
     accounts: AccountFile  # joining, set-up, the menu and the client's own settings
+    alerts: AlertsFile  # the crisis reply to a client, and alerts to the care team
+    safety_plan_file: SafetyPlanFile  # the client's safety plan (safetyplan.yaml)
     crisis: CrisisTexts
     style: StyleRules
     # region -> rendered card parts (numbers filled in), built and checked at load
@@ -263,6 +275,11 @@ class LanguagePack:
     @property
     def account(self) -> AccountTexts:
         return self.accounts.account
+
+    # safetyplan.yaml, read as pack.safety_plan.…
+    @property
+    def safety_plan(self) -> SafetyPlanFile:
+        return self.safety_plan_file
 
 
 @dataclass(frozen=True)
@@ -322,6 +339,8 @@ class Content:
                 ("ui.yaml", pack.ui),
                 ("staff.yaml", pack.staff),
                 ("account.yaml", pack.accounts),
+                ("alerts.yaml", pack.alerts),
+                ("safetyplan.yaml", pack.safety_plan_file),
             ):
                 for path, text, limit, discreet in _walk_graded(model, "", ()):
                     out.append(
@@ -442,6 +461,8 @@ def _load_pack(root: Path, code: str, resources: dict[str, dict[str, Resource]])
         ("ui.yaml", UiTexts),
         ("staff.yaml", StaffTexts),
         ("account.yaml", AccountFile),
+        ("alerts.yaml", AlertsFile),
+        ("safetyplan.yaml", SafetyPlanFile),
         ("crisis.yaml", CrisisTexts),
         ("style.yaml", StyleRules),
     ):
@@ -453,6 +474,8 @@ def _load_pack(root: Path, code: str, resources: dict[str, dict[str, Resource]])
         ui=models["ui.yaml"][1],
         staff=models["staff.yaml"][1],
         accounts=models["account.yaml"][1],
+        alerts=models["alerts.yaml"][1],
+        safety_plan_file=models["safetyplan.yaml"][1],
         crisis=crisis,
         style=models["style.yaml"][1],
         _cards=_render_cards(crisis, resources, crisis_file),

@@ -235,6 +235,7 @@ class CrisisTexts(_Strict):
 class CommandDescriptions(_Strict):
     start: CommandDescription
     help: CommandDescription
+    safetyplan: CommandDescription
 
     def items(self) -> list[tuple[str, str]]:
         """(command, description) pairs in menu order, for setMyCommands."""
@@ -378,3 +379,131 @@ class AccountFile(_Strict):
 class StyleRules(_Strict):
     stigmatizing_words: list[Fact]
     discreet_words: list[Fact]
+
+
+# --- content/<lang>/alerts.yaml ------------------------------------------------------
+
+
+class CrisisReplyTexts(_Strict):
+    """What a client reads when the screen finds a crisis: crisis texts (grade ≤ 6)."""
+
+    urgent_opening: CrisisText
+    safe_button: ButtonText
+    not_safe_button: ButtonText
+    call_button: ButtonText
+    not_safe: CrisisText
+    safe_now: CrisisText
+    told_on_call: CrisisText
+    told_no_on_call: Annotated[CrisisText, _allows("hours")]
+    later_today: ButtonText
+    safety_plan_intro: CrisisText
+    same_day: CrisisText
+    same_day_craving: CrisisText
+    same_day_use: CrisisText
+
+
+class AlertStaffTexts(_Strict):
+    tiers: dict[str, Name]
+    categories: dict[str, Name]
+    group: staff_text("tier", "code", "category", "time")  # type: ignore[valid-type]
+    group_same_day: staff_text("code", "category", "time")  # type: ignore[valid-type]
+    open_button: Name
+    detail: staff_text("tier", "code", "time", "category", "evidence", "status")  # type: ignore[valid-type]
+    escalated: staff_text("minutes")  # type: ignore[valid-type]
+    acknowledge_button: Name
+    contacted_button: Name
+    resolved_button: Name
+    status_open: StaffText
+    status_line: staff_text("action", "who", "time")  # type: ignore[valid-type]
+    actions: dict[str, Name]
+    ask_resolution_note: StaffText
+    resolved_note: staff_text("note")  # type: ignore[valid-type]
+    not_allowed: StaffText
+    sent_to_private: StaffText
+    already_done: StaffText
+    alerts_header: StaffText
+    alerts_none: StaffText
+    alert_line: staff_text("flag", "code", "tier", "category", "age", "state")  # type: ignore[valid-type]
+    state_open: Name
+    state_acknowledged: Name
+    client_header: staff_text("code", "status", "joined", "checkin", "zone")  # type: ignore[valid-type]
+    client_alerts_header: StaffText
+    client_no_alerts: StaffText
+    client_alert_line: staff_text("time", "tier", "category", "state")  # type: ignore[valid-type]
+    state_resolved: Name
+    usage_client: StaffText
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlertStaffTexts:
+        for name, have, need in (
+            ("tiers", self.tiers, {"urgent", "same_day"}),
+            ("categories", self.categories, {
+                "suicidal_ideation", "self_harm", "harm_to_others", "overdose_or_medical",
+                "relapse_or_use", "high_craving", "unsafe_or_abuse", "none"}),
+            ("actions", self.actions, {"acknowledged", "contacted", "resolved", "not_safe",
+                                       "safe"}),
+        ):
+            if missing := need - set(have):
+                raise ValueError(f"{name}: missing {', '.join(sorted(missing))}")
+        return self
+
+
+class AlertsFile(_Strict):
+    reply: CrisisReplyTexts
+    staff: AlertStaffTexts
+
+
+# --- content/<lang>/safetyplan.yaml --------------------------------------------------
+
+
+class PlanSectionTexts(_Strict):
+    """One of the six Stanley–Brown steps (SPEC §5.1 step 4)."""
+
+    # The heading: in the plan, and in the crisis reply that shows the plan (grade ≤ 6).
+    title: CrisisText
+    button: ButtonText  # in the "which part?" list
+    question: ClientText  # asked when the client adds to this part
+    example: ClientText  # a short, plain example under the question
+
+
+class PlanSections(_Strict):
+    # In the order of the plan; the code reads them in this order.
+    warning_signs: PlanSectionTexts
+    coping_alone: PlanSectionTexts
+    distractions: PlanSectionTexts
+    help_people: PlanSectionTexts
+    professionals: PlanSectionTexts
+    safer_space: PlanSectionTexts
+
+
+class SafetyPlanFile(_Strict):
+    sections: PlanSections
+    heading: ClientText
+    intro: ClientText
+    view_hint: ClientText
+    nothing_yet: ClientText
+    area_lines: ClientText
+    start_button: ButtonText
+    continue_button: ButtonText
+    edit_button: ButtonText
+    choose_section: ClientText
+    step_label: client_text("step", "total")  # type: ignore[valid-type]
+    so_far: ClientText
+    how_to_add: ClientText
+    done_button: ButtonText
+    skip_button: ButtonText
+    clear_button: ButtonText
+    saved: client_text("count", "max")  # type: ignore[valid-type]
+    too_long: client_text("max")  # type: ignore[valid-type]
+    section_full: client_text("max")  # type: ignore[valid-type]
+    too_many: client_text("room")  # type: ignore[valid-type]
+    nothing_found: ClientText
+    clear_confirm: ClientText
+    clear_yes: ButtonText
+    clear_no: ButtonText
+    cleared: ClientText
+    kept: ClientText
+    section_saved: ClientText
+    finished: ClientText
+    # Closes a shortened plan in the crisis reply (grade ≤ 6).
+    more_in_plan: CrisisText

@@ -7,7 +7,9 @@ the safety screen finds concerning all lead here, before any other handler runs.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -19,8 +21,11 @@ from telegram.ext import (
 )
 
 from bot import safety
-from bot.content import LanguagePack
-from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW
+from bot.alerts import Finding, raise_alert, record, requeue_detail
+from bot.content import LanguagePack, render
+from bot.db import session_scope
+from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
+from bot.models import Alert, AlertTier, Client, Program
 from bot.people import Who, crisis_region, identify
 from bot.services import AnyApplication, services
 
@@ -71,12 +76,21 @@ async def help_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Screen every private free-text message first; a concerning one gets the card now."""
-    message = update.effective_message
-    if message is None or not message.text:
+    """Screen every private free-text message first; a concerning one is answered now.
+
+    Clinicians' messages are not screened: their notes about a client are not a
+    disclosure. Someone not enrolled gets the crisis card; a client gets the crisis
+    reply and their care team an alert.
+    """
+    message, user = update.effective_message, update.effective_user
+    if message is None or not message.text or user is None:
         return
-    user = update.effective_user
-    result = safety.screen(message.text, (user.language_code or "en") if user else "en")
+    svc = services(context)
+    async with svc.sessions() as session:
+        who = await identify(session, user.id)
+    if who.is_clinician:
+        return
+    result = safety.screen(message.text, who.language or user.language_code or "en")
     if result.urgency == "none":
         return
     # Log the rule, never the words: logs are not a place for a client's health information.
@@ -87,8 +101,152 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         result.category,
         result.rule,
     )
-    await send_crisis_card(update, context)
+    if who.client is None:
+        await send_crisis_card(update, context)
+    else:
+        await _crisis_reply(update, context, who, result, message.text)
     raise ApplicationHandlerStop
+
+
+def _excerpt(text: str, result: safety.ScreenResult, width: int = 80) -> str:
+    """The words that fired with a little context, for the clinician's private view."""
+    if not result.evidence:
+        return text[: 2 * width]
+    first = result.evidence[0]
+    start, end = max(0, first.start - width), min(len(text), first.end + width)
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+async def _crisis_reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Who,
+    result: safety.ScreenResult,
+    text: str,
+) -> None:
+    svc = services(context)
+    chat = update.effective_chat
+    assert chat is not None and who.client is not None
+    now = datetime.now(UTC)
+    finding = Finding(
+        tier=AlertTier(result.urgency),
+        category=result.category,
+        rule=result.rule or "screen",
+        evidence=_excerpt(text, result),
+    )
+    async with session_scope(svc.sessions) as session:
+        client = await session.get(Client, who.client.id)
+        program = await session.get(Program, who.client.program_id)
+        assert client is not None and program is not None
+        alert = await raise_alert(
+            session, content=svc.content, client=client, finding=finding, now=now
+        )
+        plan = await _safety_plan(session, client, svc.content.language(client.language))
+    _send_now(context)
+    pack = svc.content.language(who.client.language)
+    reply = pack.alerts.reply
+    card = pack.crisis_card(program.region)
+    if finding.tier is AlertTier.urgent:
+        buttons = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(reply.safe_button, callback_data=f"cr:safe:{alert.id}"),
+                    InlineKeyboardButton(
+                        reply.not_safe_button, callback_data=f"cr:unsafe:{alert.id}"
+                    ),
+                ],
+                [InlineKeyboardButton(reply.call_button, callback_data=f"cr:call:{alert.id}")],
+            ]
+        )
+        await chat.send_message(reply.urgent_opening, reply_markup=buttons)
+        await chat.send_message(card, protect_content=True)
+        told = (
+            reply.told_on_call
+            if program.on_call_24_7
+            else render(reply.told_no_on_call, hours=program.care_team_hours or reply.later_today)
+        )
+        await chat.send_message(told)
+        if plan:
+            await chat.send_message(f"{reply.safety_plan_intro}\n\n{plan}", protect_content=True)
+        return
+    parts = [reply.same_day]
+    if finding.category == "high_craving":
+        parts.append(reply.same_day_craving)
+    elif finding.category == "relapse_or_use":
+        parts.append(reply.same_day_use)
+    await chat.send_message("\n\n".join(parts), protect_content=True)
+    if finding.category in _CARD_WITH_SAME_DAY:
+        await chat.send_message(card, protect_content=True)
+
+
+# Same-day findings whose reply carries the crisis card too (mood, suicide, safety).
+_CARD_WITH_SAME_DAY = {
+    "suicidal_ideation",
+    "self_harm",
+    "harm_to_others",
+    "unsafe_or_abuse",
+    "overdose_or_medical",
+}
+
+
+async def _safety_plan(session: AsyncSession, client: Client, pack: LanguagePack) -> str | None:
+    """The client's own safety plan, when the safety-plan feature is installed."""
+    try:
+        from bot.features.safetyplan import safety_plan_text
+    except ImportError:
+        return None
+    assert client.id is not None
+    return await safety_plan_text(session, client.id, pack)
+
+
+def _send_now(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Alerts must not wait for the next tick: start a drain now (the outbox has them)."""
+    try:
+        from bot.features.delivery import delivery_engine
+
+        delivery_engine(context).kick()
+    except (ImportError, KeyError):
+        log.warning("no delivery engine in this process; the alert waits for a dispatcher")
+
+
+async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The client's answer to "Are you safe right now?" (or a tap on Call options)."""
+    svc = services(context)
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and user is not None and chat is not None
+    _, answer, alert_id = data_fields(query.data, 3)
+    now = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        who = await identify(session, user.id)
+        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+        if (
+            who.client is None
+            or alert is None
+            or alert.client_id != who.client.id
+            or (answer not in ("safe", "unsafe", "call"))
+        ):
+            await query.answer()  # forged, old or not theirs: change nothing
+            return
+        program = await session.get(Program, alert.program_id)
+        assert program is not None
+        pack = svc.content.language(who.client.language)
+        if answer in ("safe", "unsafe"):
+            action = "safe" if answer == "safe" else "not_safe"
+            if await record(session, alert=alert, action=action, clinician=None, now=now):
+                await requeue_detail(session, svc.content, alert, now, reason=action)
+    await query.answer()
+    reply = pack.alerts.reply
+    card = pack.crisis_card(program.region)
+    if answer == "unsafe":
+        # The emergency numbers first, then the rest.
+        await chat.send_message(reply.not_safe)
+        await chat.send_message(card, protect_content=True)
+    elif answer == "safe":
+        await chat.send_message(reply.safe_now)
+    else:
+        await chat.send_message(card, protect_content=True)
+    if answer != "call":
+        _send_now(context)
 
 
 async def region_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -131,3 +289,4 @@ def register(application: AnyApplication) -> None:
         SCREEN_GROUP + 1,
     )
     application.add_handler(CallbackQueryHandler(region_pressed, pattern=r"^help:"))
+    application.add_handler(CallbackQueryHandler(safety_answer, pattern=r"^cr:"))

@@ -126,8 +126,11 @@ async def sync_program_jobs(application: AnyApplication) -> None:
 
 
 async def _sync(context: ContextTypes.DEFAULT_TYPE) -> None:
+    engine = delivery_engine(context)
     try:
         await sync_program_jobs(context.application)
+        if await program_cron.catch_up(engine.engine, engine.sessions, engine.clock.now()):
+            engine.kick()
     except Exception:
         log.exception("could not sync program jobs; the next sync tries again")
 

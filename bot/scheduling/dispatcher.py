@@ -82,14 +82,15 @@ class Tally:
 def log_event(level: int, event: str, **values: Any) -> None:
     """One line per event, `event key=value …`, and the same values in `extra` for JSON
     log formatters. Never a message's text: logs are no place for health information."""
+    if not log.isEnabledFor(level):
+        return
     text = " ".join(f"{k}={_plain(v)}" for k, v in values.items())
     log.log(level, "%s %s", event, text, extra={"delivery": {"event": event, **values}})
 
 
 @dataclass(frozen=True)
 class _Finish:
-    """A write recording one row's outcome (a plain value, so the sequential path can
-    fold it into the statement that marks the next row)."""
+    """A write recording one row's outcome, fenced by this worker's claim."""
 
     item: DueDelivery
     from_status: DeliveryStatus
@@ -97,17 +98,15 @@ class _Finish:
     worker: str
 
     async def __call__(self, connection: AsyncConnection) -> None:
-        if not await outbox.finish(
+        recorded = await outbox.finish(
             connection,
             self.item,
             worker=self.worker,
             from_status=self.from_status,
             values=self.values,
-        ):
-            self.lost()
-
-    def lost(self) -> None:
-        log_event(logging.WARNING, "delivery.claim_lost", id=self.item.id, worker=self.worker)
+        )
+        if not recorded:  # the lease ran out and another worker took the row over
+            log_event(logging.WARNING, "delivery.claim_lost", id=self.item.id, worker=self.worker)
 
 
 def _plain(value: Any) -> str:
@@ -247,24 +246,7 @@ class Dispatcher:
     async def _write_and_mark(
         self, connection: AsyncConnection, unwritten: list[Write], item: DueDelivery
     ) -> bool:
-        """Write the pending outcomes and mark `item` sending. In the usual case (the
-        previous message was sent) this is one statement."""
-        last = unwritten[-1] if unwritten else None
-        if isinstance(last, _Finish):
-            for write in unwritten[:-1]:
-                await write(connection)
-            finished, marked = await outbox.finish_and_mark(
-                connection,
-                last.item,
-                from_status=last.from_status,
-                values=last.values,
-                next_item=item,
-                worker=self.worker_id,
-                now=self.clock.now(),
-            )
-            if not finished:
-                last.lost()
-            return marked
+        """Write the outcomes waiting to be written, and mark `item` sending."""
         for write in unwritten:
             await write(connection)
         return await outbox.mark_sending(

@@ -60,10 +60,11 @@ def _zone() -> Any:
     return sa.func.coalesce(client_t.c.timezone, program_t.c.timezone)
 
 
-def _planned_clients() -> Any:
-    """Active clients with a chat and a check-in time, with their effective zone."""
+def _planned(*columns: Any) -> Any:
+    """Active clients with a chat and a check-in time (their zone: their own, else
+    their program's)."""
     return (
-        sa.select(client_t.c.id, client_t.c.chat_id, client_t.c.checkin_time, _zone().label("zone"))
+        sa.select(*columns)
         .select_from(client_t.join(program_t, program_t.c.id == client_t.c.program_id))
         .where(
             client_t.c.status == ClientStatus.active.value,
@@ -100,19 +101,28 @@ async def plan_window(
     client_ids: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Create the rows due in [start, end); returns how many were new, per kind."""
-    query = _planned_clients()
+    """Create the rows due in [start, end); returns how many were new, per kind.
+
+    The calendar runs once per (zone, time) group; only the groups with a slot in the
+    window fetch their clients, so a tick costs little however many clients there are.
+    """
+    groups = _planned(_zone().label("zone"), client_t.c.checkin_time).distinct()
     if client_ids is not None:
-        query = query.where(client_t.c.id.in_(client_ids))
-    groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    for row in (await connection.execute(query)).all():
-        groups.setdefault((row.zone, row.checkin_time), []).append((row.id, row.chat_id))
+        groups = groups.where(client_t.c.id.in_(client_ids))
     created: dict[str, int] = {}
-    for (zone, hhmm), members in groups.items():
+    for zone, hhmm in (await connection.execute(groups)).all():
         try:
             planned = checkin_rows(zone, hhmm, start, end)
         except (ValueError, KeyError):  # a malformed time or zone must not stop the rest
             continue
+        if not planned:
+            continue
+        members_query = _planned(client_t.c.id, client_t.c.chat_id).where(
+            _zone() == zone, client_t.c.checkin_time == hhmm
+        )
+        if client_ids is not None:
+            members_query = members_query.where(client_t.c.id.in_(client_ids))
+        members = (await connection.execute(members_query)).all()
         for kind, slot, due, expires in planned:
             values = (
                 {

@@ -4,7 +4,7 @@ A feature registers a `ProgramSchedule` (the digest feature will: kind "digest",
 from `Program.digest_times`). The JobQueue fires at each local time in the program's
 zone (bot/features/delivery.py keeps the jobs in step with the Program table); the
 callback enqueues Delivery rows under unique keys, so a repeated fire, a second worker
-or the catch-up after a restart enqueue nothing twice.
+or the catch-up (at start, then every minute) enqueue nothing twice.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import Program
+from bot.models import Delivery, Program
 from bot.scheduling.local_times import Slot, daily_slots
 from bot.scheduling.planner import insert_new
 
@@ -31,6 +31,9 @@ class ProgramSchedule:
     kind: str
     times: Callable[[Program], Sequence[str]]  # local "HH:MM" in the program's zone
     build: BuildRows
+    # The dedupe key of one row `build` makes for a slot: when it exists, the slot is
+    # enqueued already and nothing is built (the catch-up asks every minute).
+    key: Callable[[Program, Slot, str], str]
     # After a restart, a slot missed by less than this is still enqueued.
     catch_up: timedelta = timedelta(hours=6)
 
@@ -107,6 +110,11 @@ async def enqueue(
         program = await session.get(Program, spec.program_id)
         if program is None:
             return 0
+        done = await session.exec(
+            select(Delivery.id).where(Delivery.dedupe_key == schedule.key(program, slot, spec.hhmm))
+        )
+        if done.first() is not None:
+            return 0
         rows = await schedule.build(session, program, slot, spec.hhmm)
     if not rows:
         return 0
@@ -115,7 +123,9 @@ async def enqueue(
 
 
 async def catch_up(engine: AsyncEngine, sessions: Callable[[], AsyncSession], now: datetime) -> int:
-    """At start: enqueue every program slot that fired while no worker was running."""
+    """Enqueue every program slot missed within its catch-up: at start (fired while no
+    worker ran), and every minute after (a fire lost to a stalled loop, or one
+    APScheduler skips: see local_times)."""
     if not _SCHEDULES:
         return 0
     async with sessions() as session:

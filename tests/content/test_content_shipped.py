@@ -56,7 +56,7 @@ def test_graded_texts_cover_every_ui_field_and_card(shipped: Content) -> None:
     assert len(wheres) == len(set(wheres))
     ui = {w.removeprefix("content/en/ui.yaml: ") for w in wheres if "/ui.yaml" in w}
     expected = {name for name in UiTexts.model_fields if name != "commands"}
-    assert ui == expected | {"commands.start", "commands.help"}
+    assert ui == expected | {"commands.start", "commands.help", "commands.safetyplan"}
     cards = [t for t in shipped.graded_texts() if "/crisis.yaml" in t.where]
     assert [t.where for t in cards] == [
         f"content/en/crisis.yaml: regions.{r}.card" for r in REGIONS
@@ -169,5 +169,5 @@ def test_render_escapes_values() -> None:
 
 def test_commands_give_telegram_menu_pairs(shipped: Content) -> None:
     commands = shipped.language("en").ui.commands.items()
-    assert [name for name, _ in commands] == ["start", "help"]
+    assert [name for name, _ in commands] == ["start", "help", "safetyplan"]
     assert all(0 < len(text) <= 256 for _, text in commands)

@@ -140,7 +140,10 @@ def digest_schedule() -> Iterator[None]:
     register_renderer(DIGEST.name, _render_digest)
     program_cron.register_program_schedule(
         program_cron.ProgramSchedule(
-            kind=DIGEST.name, times=lambda p: p.digest_times, build=_digest_rows
+            kind=DIGEST.name,
+            times=lambda p: p.digest_times,
+            build=_digest_rows,
+            key=lambda p, slot, hhmm: f"{DIGEST.name}:{p.id}:{slot.local_date}:{hhmm}",
         )
     )
     yield

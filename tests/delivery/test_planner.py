@@ -107,12 +107,13 @@ async def test_daylight_saving_in_new_york_and_london(
     london = await enrolled_client(
         services, sandbox_server, ny, 303, checkin_time="01:30", timezone="Europe/London"
     )
-    # Plan March through November in one-hour windows, as the ticks would.
+    # Plan March through November in windows of 187 minutes (ticks after a restart; a
+    # window boundary in the middle of a skipped or repeated hour).
     start, end = _utc(2026, 3, 6), _utc(2026, 11, 3)
     cursor = start
     while cursor < end:
-        await _window(services, cursor, cursor + timedelta(hours=1))
-        cursor += timedelta(hours=1)
+        await _window(services, cursor, cursor + timedelta(minutes=187))
+        cursor += timedelta(minutes=187)
     rows = await _rows(services)
     by_client: dict[int | None, dict[str, datetime]] = {}
     for row in rows:

@@ -150,4 +150,4 @@ async def test_the_command_menu_is_published_at_start(bot: BotHarness) -> None:
     calls = await bot.sandbox.requests("setMyCommands")
     assert calls and all(call["ok"] for call in calls)
     names = {c["command"] for c in calls[0]["params"]["commands"]}
-    assert {"start", "help"} <= names
+    assert {"start", "help", "safetyplan"} <= names

@@ -1,0 +1,372 @@
+"""Alerts to the care team: raised, delivered through the outbox, acted on, escalated.
+
+No Telegram here. An alert and all of its deliveries are written in the caller's
+transaction, so once the client's message is handled the alert cannot be lost; the
+outbox delivers it at least once. The group chat gets the pseudonym, the tier, the
+category and the time — never a name or the client's words; the words that fired go
+only to clinicians' private chats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.content import Content, render
+from bot.models import (
+    Alert,
+    AlertAction,
+    AlertTier,
+    Client,
+    Clinician,
+    ClinicianRole,
+    Delivery,
+    Program,
+)
+from bot.scheduling.kinds import ALERT, Kind, Rule, register_kind
+from bot.scheduling.rendering import (
+    Button,
+    DueDelivery,
+    Outgoing,
+    RenderContext,
+    Skip,
+    register_renderer,
+)
+
+# Sent again to more people while an urgent alert is unacknowledged; skipped (at render
+# time) once anyone acknowledged it.
+ESCALATION = register_kind(
+    Kind(
+        "alert_escalation",
+        Rule.at_least_once,
+        grace=None,
+        needs_active_client=False,
+        max_attempts=None,
+    )
+)
+EVIDENCE_MAX = 300
+ACTIONS = {"a": "acknowledged", "c": "contacted", "r": "resolved"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What raised the alert: the screen's verdict (or a check-in rule's)."""
+
+    tier: AlertTier
+    category: str
+    rule: str
+    evidence: str  # the words that fired; shown only in private chats
+
+
+def _local(program: Program, at: datetime) -> str:
+    return at.astimezone(ZoneInfo(program.timezone)).strftime("%a %H:%M")
+
+
+def alert_buttons(content: Content, alert_id: int) -> list[list[dict[str, str]]]:
+    staff = content.language(None).alerts.staff
+    return [
+        [
+            {"text": staff.acknowledge_button, "callback_data": f"al:{alert_id}:a"},
+            {"text": staff.contacted_button, "callback_data": f"al:{alert_id}:c"},
+            {"text": staff.resolved_button, "callback_data": f"al:{alert_id}:r"},
+        ]
+    ]
+
+
+async def detail_text(
+    session: AsyncSession, content: Content, alert: Alert, *, escalated_minutes: int | None = None
+) -> str:
+    """The private-chat view of an alert: pseudonym, tier, category, evidence, every press."""
+    staff = content.language(None).alerts.staff
+    program = await session.get(Program, alert.program_id)
+    client = await session.get(Client, alert.client_id)
+    assert program is not None and client is not None and alert.id is not None
+    actions = (
+        await session.exec(
+            select(AlertAction)
+            .where(AlertAction.alert_id == alert.id)
+            .order_by(col(AlertAction.at))
+        )
+    ).all()
+    lines = []
+    for action in actions:
+        who = "client"
+        if action.clinician_id is not None:
+            clinician = await session.get(Clinician, action.clinician_id)
+            who = clinician.display_name if clinician else "?"
+        lines.append(
+            render(
+                staff.status_line,
+                action=staff.actions[action.action],
+                who=who,
+                time=_local(program, action.at),
+            )
+        )
+    if alert.resolution_note:
+        lines.append(render(staff.resolved_note, note=alert.resolution_note))
+    text = render(
+        staff.detail,
+        tier=staff.tiers[alert.tier.value],
+        code=client.code,
+        time=_local(program, alert.raised_at),
+        category=staff.categories.get(alert.category, alert.category),
+        evidence=(alert.evidence or "")[:EVIDENCE_MAX],
+        status="",
+    ).rstrip()
+    # Status lines are rendered above, each value escaped; join them as they are.
+    text += "\n" + ("\n".join(lines) if lines else staff.status_open)
+    if escalated_minutes is not None:
+        text = render(staff.escalated, minutes=escalated_minutes) + "\n" + text
+    return text
+
+
+async def raise_alert(
+    session: AsyncSession,
+    *,
+    content: Content,
+    client: Client,
+    finding: Finding,
+    now: datetime,
+    source: str = "message",
+) -> Alert:
+    """Record an alert and queue everything it sends, in the caller's transaction."""
+    assert client.id is not None
+    program = await session.get(Program, client.program_id)
+    assert program is not None
+    alert = Alert(
+        program_id=program.id,
+        client_id=client.id,
+        tier=finding.tier,  # type: ignore[arg-type]
+        category=finding.category,
+        rule=finding.rule[:120],
+        evidence=finding.evidence[:EVIDENCE_MAX],
+        source=source,
+        raised_at=now,
+    )
+    session.add(alert)
+    await session.flush()
+    assert alert.id is not None
+    staff = content.language(None).alerts.staff
+    category = staff.categories.get(finding.category, finding.category)
+
+    def queue(
+        key: str,
+        chat_id: int,
+        text: str,
+        buttons: list[list[dict[str, str]]],
+        due: datetime,
+        kind: str = ALERT.name,
+        **extra: object,
+    ) -> None:
+        session.add(
+            Delivery(
+                kind=kind,
+                recipient_chat_id=chat_id,
+                client_id=client.id,
+                due_at=due,
+                payload={"text": text, "buttons": buttons, "alert_id": alert.id, **extra},
+                dedupe_key=f"alert:{alert.id}:{key}",
+                created_at=now,
+            )
+        )
+
+    urgent = finding.tier is AlertTier.urgent
+    if urgent and program.care_team_chat_id is not None:
+        queue(
+            "group",
+            program.care_team_chat_id,
+            render(
+                staff.group,
+                tier=staff.tiers["urgent"],
+                code=client.code,
+                category=category,
+                time=_local(program, now),
+            ),
+            [[{"text": staff.open_button, "callback_data": f"alx:{alert.id}"}]],
+            now,
+        )
+    clinicians = (
+        await session.exec(
+            select(Clinician).where(
+                Clinician.program_id == program.id,
+                col(Clinician.active).is_(True),
+                col(Clinician.telegram_user_id).is_not(None),
+            )
+        )
+    ).all()
+    first = await first_responders(session, alert)
+    text = await detail_text(session, content, alert)
+    for clinician in first:
+        assert clinician.telegram_user_id is not None
+        queue(
+            f"clinician:{clinician.id}",
+            clinician.telegram_user_id,
+            text,
+            alert_buttons(content, alert.id),
+            now,
+        )
+    if urgent:
+        wait = timedelta(minutes=program.escalate_after_minutes)
+        for level, group in (
+            (1, [c for c in clinicians if c not in first]),
+            (2, [c for c in clinicians if c.role is ClinicianRole.admin]),
+        ):
+            for clinician in group:
+                assert clinician.telegram_user_id is not None
+                queue(
+                    f"escalation{level}:{clinician.id}",
+                    clinician.telegram_user_id,
+                    "",
+                    [],
+                    now + wait * level,
+                    kind=ESCALATION.name,
+                    minutes=program.escalate_after_minutes * level,
+                )
+    return alert
+
+
+async def record(
+    session: AsyncSession, *, alert: Alert, action: str, clinician: Clinician | None, now: datetime
+) -> bool:
+    """Record a press (or the client's answer); False when it was already recorded."""
+    done = (
+        await session.exec(
+            select(AlertAction).where(
+                AlertAction.alert_id == alert.id,
+                AlertAction.action == action,
+                AlertAction.clinician_id == (clinician.id if clinician else None),
+            )
+        )
+    ).first()
+    if done is not None and action in ("acknowledged", "contacted", "resolved"):
+        return False
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            clinician_id=clinician.id if clinician else None,  # type: ignore[arg-type]
+            action=action,
+            at=now,
+        )
+    )
+    if action in ("acknowledged", "contacted", "resolved") and alert.acknowledged_at is None:
+        alert.acknowledged_at = now  # any response from the team stops the escalation
+    if action == "not_safe":
+        alert.high_priority = True
+    return True
+
+
+async def first_responders(session: AsyncSession, alert: Alert) -> list[Clinician]:
+    """Who gets an alert first: the client's primary clinician, else the program's admins."""
+    client = await session.get(Client, alert.client_id)
+    clinicians = (
+        await session.exec(
+            select(Clinician).where(
+                Clinician.program_id == alert.program_id,
+                col(Clinician.active).is_(True),
+                col(Clinician.telegram_user_id).is_not(None),
+            )
+        )
+    ).all()
+    primary = [c for c in clinicians if client and c.id == client.primary_clinician_id]
+    return primary or [c for c in clinicians if c.role is ClinicianRole.admin]
+
+
+async def requeue_detail(
+    session: AsyncSession, content: Content, alert: Alert, now: datetime, *, reason: str
+) -> None:
+    """Send the updated alert again (the client answered "I'm not safe", say)."""
+    assert alert.id is not None
+    await session.flush()
+    text = await detail_text(session, content, alert)
+    for clinician in await first_responders(session, alert):
+        assert clinician.telegram_user_id is not None
+        session.add(
+            Delivery(
+                kind=ALERT.name,
+                recipient_chat_id=clinician.telegram_user_id,
+                client_id=alert.client_id,
+                due_at=now,
+                payload={
+                    "text": text,
+                    "buttons": alert_buttons(content, alert.id),
+                    "alert_id": alert.id,
+                },
+                dedupe_key=f"alert:{alert.id}:{reason}:{clinician.id}:{now.isoformat()}",
+                created_at=now,
+            )
+        )
+
+
+async def render_escalation(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
+    alert = await ctx.session.get(Alert, item.payload.get("alert_id"))
+    if alert is None:
+        return Skip("alert erased")
+    if alert.acknowledged_at is not None or alert.resolved_at is not None:
+        return Skip("acknowledged before escalation")
+    text = await detail_text(
+        ctx.session, ctx.content, alert, escalated_minutes=int(item.payload.get("minutes", 0))
+    )
+    buttons = alert_buttons(ctx.content, alert.id)  # type: ignore[arg-type]
+    return Outgoing(
+        text, tuple(tuple(Button(b["text"], b["callback_data"]) for b in row) for row in buttons)
+    )
+
+
+register_renderer(ESCALATION.name, render_escalation)
+
+
+def _age(now: datetime, then: datetime) -> str:
+    minutes = int((now - then).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+async def open_alerts(session: AsyncSession, *, clinician: Clinician) -> list[tuple[Alert, str]]:
+    """Open alerts of a clinician's caseload (an admin's: the program), most urgent first:
+    "I'm not safe" first, then urgent before same-day, then the oldest."""
+    query = (
+        select(Alert, Client.code)
+        .join(Client, col(Client.id) == col(Alert.client_id))
+        .where(Alert.program_id == clinician.program_id, col(Alert.resolved_at).is_(None))
+    )
+    if clinician.role is not ClinicianRole.admin:
+        query = query.where(Client.primary_clinician_id == clinician.id)
+    rows = list((await session.exec(query)).all())
+    rows.sort(
+        key=lambda r: (not r[0].high_priority, r[0].tier is not AlertTier.urgent, r[0].raised_at)
+    )
+    return [(alert, code) for alert, code in rows]
+
+
+def alert_line(content: Content, alert: Alert, code: str, now: datetime) -> str:
+    staff = content.language(None).alerts.staff
+    state = staff.state_acknowledged if alert.acknowledged_at else staff.state_open
+    return render(
+        staff.alert_line,
+        flag="‼️" if alert.high_priority else ("🚨" if alert.tier is AlertTier.urgent else "•"),
+        code=code,
+        tier=staff.tiers[alert.tier.value],
+        category=staff.categories.get(alert.category, alert.category),
+        age=_age(now, alert.raised_at),
+        state=state,
+    )
+
+
+async def client_history(session: AsyncSession, *, client: Client, limit: int = 20) -> list[Alert]:
+    return list(
+        (
+            await session.exec(
+                select(Alert)
+                .where(Alert.client_id == client.id)
+                .order_by(col(Alert.raised_at).desc())
+                .limit(limit)
+            )
+        ).all()
+    )

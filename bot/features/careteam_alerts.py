@@ -1,0 +1,334 @@
+"""Clinicians acting on alerts: Acknowledge · Contacted client · Resolved (with a note), and
+"Open details" from the care-team group into a private chat.
+
+Every press is checked against the database — an active clinician of the alert's program,
+an alert that exists — and recorded with who and when; a forged or replayed press is
+refused and written to the audit log. Each press updates the alert everywhere it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.alerts import (
+    ACTIONS,
+    alert_buttons,
+    alert_line,
+    client_history,
+    detail_text,
+    open_alerts,
+    record,
+)
+from bot.content import Content, render
+from bot.db import session_scope
+from bot.features import welcome
+from bot.invites import normalize_code
+from bot.keyboards import PRIVATE_NEW, data_fields
+from bot.models import Alert, Clinician, ClinicianRole, Delivery, DeliveryStatus, Program
+from bot.people import identify
+from bot.roster import audit, find_client_by_code
+from bot.services import AnyApplication, services
+
+log = logging.getLogger(__name__)
+
+# Before the set-up and menu handlers: a clinician's typed resolution note.
+NOTE_GROUP = -2
+
+
+def _keyboard(content: Content, alert: Alert) -> InlineKeyboardMarkup | None:
+    if alert.resolved_at is not None or alert.id is None:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in alert_buttons(content, alert.id)
+        ]
+    )
+
+
+async def _allowed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str
+) -> tuple[Clinician, Alert] | None:
+    """The presser and the alert, when the presser may act on it; else None (audited)."""
+    svc = services(context)
+    user = update.effective_user
+    assert user is not None
+    async with session_scope(svc.sessions) as session:
+        who = await identify(session, user.id)
+        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+        clinician = who.clinician
+        if clinician is None or alert is None or alert.program_id != clinician.program_id:
+            # Logged without the presser's id if they are not staff: nothing about
+            # strangers is stored.
+            audit(
+                session,
+                actor=f"clinician:{clinician.id}" if clinician else "unknown",
+                action="alert_press_refused",
+                subject=f"alert:{alert_id}"[:64],
+                at=datetime.now(UTC),
+            )
+            return None
+        return clinician, alert
+
+
+async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    _, alert_id, code = data_fields(query.data, 3)
+    staff = svc.content.language(None).alerts.staff
+    allowed = await _allowed(update, context, alert_id)
+    if allowed is None or code not in ACTIONS:
+        await query.answer(staff.not_allowed, show_alert=True)
+        return
+    clinician, alert = allowed
+    action = ACTIONS[code]
+    now = datetime.now(UTC)
+    if action == "resolved":
+        # Closed only with a note: ask for it; the note's arrival resolves the alert.
+        async with session_scope(svc.sessions) as session:
+            row = await session.get(Clinician, clinician.id)
+            assert row is not None
+            row.note_for_alert_id = alert.id
+        await query.answer()
+        await context.bot.send_message(query.from_user.id, staff.ask_resolution_note)
+        return
+    async with session_scope(svc.sessions) as session:
+        row = await session.get(Alert, alert.id)
+        assert row is not None
+        recorded = await record(session, alert=row, action=action, clinician=clinician, now=now)
+        audit(
+            session,
+            actor=f"clinician:{clinician.id}",
+            action=f"alert_{action}",
+            subject=f"client:{row.client_id}",
+            at=now,
+            alert_id=row.id,
+        )
+    await query.answer(None if recorded else staff.already_done)
+    if recorded:
+        await refresh_everywhere(context, alert.id)  # type: ignore[arg-type]
+
+
+async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Open details" in the group: the detail goes to the presser's private chat."""
+    svc = services(context)
+    query = update.callback_query
+    assert query is not None
+    _, alert_id = data_fields(query.data, 2)
+    staff = svc.content.language(None).alerts.staff
+    allowed = await _allowed(update, context, alert_id)
+    if allowed is None:
+        await query.answer(staff.not_allowed, show_alert=True)
+        return
+    clinician, alert = allowed
+    async with session_scope(svc.sessions) as session:
+        text = await detail_text(session, svc.content, alert)
+        audit(
+            session,
+            actor=f"clinician:{clinician.id}",
+            action="alert_viewed",
+            subject=f"client:{alert.client_id}",
+            at=datetime.now(UTC),
+            alert_id=alert.id,
+        )
+    try:
+        await context.bot.send_message(
+            query.from_user.id,
+            text,
+            protect_content=True,
+            reply_markup=_keyboard(svc.content, alert),
+        )
+    except Forbidden:
+        await query.answer(staff.not_allowed, show_alert=True)
+        return
+    await query.answer(staff.sent_to_private)
+
+
+async def resolution_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A clinician's typed text while a resolution note is awaited closes the alert."""
+    svc = services(context)
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None and message.text
+    now = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        clinician = (await identify(session, user.id)).clinician
+        if clinician is None or clinician.note_for_alert_id is None:
+            return  # not ours
+        row = await session.get(Clinician, clinician.id)
+        alert = await session.get(Alert, clinician.note_for_alert_id)
+        assert row is not None
+        row.note_for_alert_id = None
+        if alert is None or alert.program_id != clinician.program_id:
+            raise ApplicationHandlerStop
+        await record(session, alert=alert, action="resolved", clinician=clinician, now=now)
+        alert.resolved_at = now
+        alert.resolution_note = message.text[:500]
+        audit(
+            session,
+            actor=f"clinician:{clinician.id}",
+            action="alert_resolved",
+            subject=f"client:{alert.client_id}",
+            at=now,
+            alert_id=alert.id,
+        )
+        alert_id = alert.id
+    assert alert_id is not None
+    await refresh_everywhere(context, alert_id)
+    raise ApplicationHandlerStop
+
+
+async def refresh_everywhere(context: ContextTypes.DEFAULT_TYPE, alert_id: int) -> None:
+    """Show the alert's new state on every private message it was sent as."""
+    svc = services(context)
+    async with svc.sessions() as session:
+        alert = await session.get(Alert, alert_id)
+        assert alert is not None
+        text = await detail_text(session, svc.content, alert)
+        sent = (
+            await session.exec(
+                select(Delivery).where(
+                    col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                    Delivery.status == DeliveryStatus.sent,
+                    col(Delivery.telegram_message_id).is_not(None),
+                    col(Delivery.recipient_chat_id) > 0,  # private chats, not the group
+                )
+            )
+        ).all()
+    keyboard = _keyboard(svc.content, alert)
+    for delivery in sent:
+        try:
+            await context.bot.edit_message_text(
+                text,
+                chat_id=delivery.recipient_chat_id,
+                message_id=delivery.telegram_message_id,
+                reply_markup=keyboard,
+            )
+        except (BadRequest, Forbidden) as exc:  # unchanged, deleted, or blocked: fine
+            log.info("alert %s not refreshed in one chat: %s", alert_id, exc)
+
+
+async def list_alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/alerts: the open alerts, most urgent first (audited)."""
+    svc = services(context)
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    now = datetime.now(UTC)
+    staff = svc.content.language(None).alerts.staff
+    async with session_scope(svc.sessions) as session:
+        clinician = (await identify(session, user.id)).clinician
+        if clinician is None:
+            await welcome.anything_else(update, context)
+            return
+        rows = await open_alerts(session, clinician=clinician)
+        audit(
+            session,
+            actor=f"clinician:{clinician.id}",
+            action="alerts_viewed",
+            at=now,
+            count=len(rows),
+        )
+    if not rows:
+        await chat.send_message(staff.alerts_none)
+        return
+    lines = [alert_line(svc.content, alert, code, now) for alert, code in rows]
+    await chat.send_message(staff.alerts_header + "\n" + "\n".join(lines), protect_content=True)
+
+
+async def show_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/client CODE: one client's record and alert history (every view is audited)."""
+    svc = services(context)
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    staff = svc.content.language(None).alerts.staff
+    now = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        clinician = (await identify(session, user.id)).clinician
+        if clinician is None:
+            await welcome.anything_else(update, context)
+            return
+        code = normalize_code(" ".join(context.args or []))
+        client = (
+            await find_client_by_code(session, program_id=clinician.program_id, code=code)
+            if code
+            else None
+        )
+        if code is None:
+            await chat.send_message(staff.usage_client)
+            return
+        if client is None or (
+            clinician.role is not ClinicianRole.admin
+            and client.primary_clinician_id != clinician.id
+        ):
+            pack = svc.content.language(None)
+            await chat.send_message(render(pack.staff.client_not_found, code=code))
+            return
+        history = await client_history(session, client=client)
+        audit(
+            session,
+            actor=f"clinician:{clinician.id}",
+            action="client_viewed",
+            subject=f"client:{client.id}",
+            at=now,
+        )
+        program = await session.get(Program, client.program_id)
+        assert program is not None
+        zone = ZoneInfo(client.timezone or program.timezone)
+        lines = [
+            render(
+                staff.client_header,
+                code=client.code,
+                status=client.status.value,
+                joined=f"{client.enrolled_at.astimezone(zone):%Y-%m-%d}"
+                if client.enrolled_at
+                else "-",
+                checkin=client.checkin_time or "-",
+                zone=client.timezone or program.timezone,
+            )
+        ]
+        lines.append(staff.client_alerts_header)
+        for alert in history:
+            state = (
+                staff.state_resolved
+                if alert.resolved_at
+                else staff.state_acknowledged
+                if alert.acknowledged_at
+                else staff.state_open
+            )
+            lines.append(
+                render(
+                    staff.client_alert_line,
+                    time=f"{alert.raised_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                    tier=staff.tiers[alert.tier.value],
+                    category=staff.categories.get(alert.category, alert.category),
+                    state=state,
+                )
+            )
+        if not history:
+            lines.append(staff.client_no_alerts)
+    await chat.send_message("\n".join(lines), protect_content=True)
+
+
+def register(application: AnyApplication) -> None:
+    application.add_handler(CallbackQueryHandler(alert_pressed, pattern=r"^al:"))
+    application.add_handler(CallbackQueryHandler(open_details, pattern=r"^alx:"))
+    application.add_handler(CommandHandler("alerts", list_alerts, filters=PRIVATE_NEW))
+    application.add_handler(CommandHandler("client", show_client, filters=PRIVATE_NEW))
+    application.add_handler(
+        MessageHandler(PRIVATE_NEW & filters.TEXT & ~filters.COMMAND, resolution_note),
+        NOTE_GROUP,
+    )

@@ -1,0 +1,323 @@
+"""The safety net end to end: a client's crisis words get the crisis reply at once, and
+the care team gets the alert (group: pseudonym only; clinician: the detail), acts on it,
+and an unacknowledged alert is escalated."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.alerts import Finding, raise_alert
+from bot.content import Content
+from bot.features.delivery import build_engine, delivery_engine
+from bot.models import Alert, AlertAction, AlertTier, AuditEvent, Program
+from bot.scheduling.clock import ManualClock
+from tests.e2e.enrollment_steps import admin, client_row, invite, join_and_set_up, token_in
+from tests.e2e.enrollment_steps import program_with_clinician as setup_program
+from tests.factories import anywhere
+from tests.harness import BotHarness
+
+CLINICIAN, CLIENT, COLLEAGUE, ADMIN, STRANGER = 9301, 7301, 9302, 9303, 5550301
+GROUP = -1001300
+URGENT = "honestly i want to kill myself tonight, Maria knows"
+
+
+@pytest.fixture
+async def team(bot: BotHarness) -> tuple[BotHarness, str]:
+    """A program with a care-team group, three clinicians (one admin) and a client."""
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    await setup_program(bot, rivera)
+    for user_id, name, role in ((COLLEAGUE, "Dr. Chen", "clinician"), (ADMIN, "Ana", "admin")):
+        status, out, err = await admin(
+            bot, "clinician", "invite", "--program", "Riverside IOP", "--role", role, "--name", name
+        )
+        assert status == 0, err
+        await bot.person(user_id, name).send(f"/start {token_in(out)}")
+    status, _, err = await admin(
+        bot,
+        "program",
+        "set",
+        "Riverside IOP",
+        "--care-team-chat",
+        str(GROUP),
+        "--hours",
+        "Mon-Fri 9am-5pm",
+    )
+    assert status == 0, err
+    await rivera.send_in(GROUP, "hello team")  # the group exists and has the bot in it
+    code, token = await invite(rivera)
+    await join_and_set_up(bot.person(CLIENT, "Alex"), token)
+    return bot, code
+
+
+async def _drained(bot: BotHarness) -> None:
+    """Everything queued so far is sent: the bot's own drain finishes, then an engine on a
+    clock a minute ahead sends what was paced (one message a second per chat)."""
+    await delivery_engine(bot.application).wait_idle()
+    clock = ManualClock(datetime.now(UTC) + timedelta(minutes=1))
+    await build_engine(bot.services, bot.application.bot, clock=clock).run_once()
+
+
+def _plain(text: str | None) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text or ""))
+
+
+async def test_an_urgent_message_gets_the_crisis_reply_and_the_team_an_alert(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, code = team
+    pack = content.language("en")
+    reply = pack.alerts.reply
+    replies = await bot.person(CLIENT, "Alex").send(URGENT)
+    # Word for word from content: the question with its buttons, the card, who was told.
+    assert [r.text for r in replies] == [
+        reply.urgent_opening,
+        pack.crisis_card("US"),
+        reply.told_no_on_call.replace("{hours}", "Mon-Fri 9am-5pm"),
+    ]
+    assert replies[0].buttons == [[reply.safe_button, reply.not_safe_button], [reply.call_button]]
+    await _drained(bot)
+
+    (group,) = [m for m in await bot.sandbox.messages(GROUP) if m.event == "sent"]
+    text = _plain(group.text)
+    assert code in text and "URGENT" in text and "suicidal thoughts" in text
+    # Never the client's words or any name in the group.
+    for word in re.findall(r"[a-z]{3,}", URGENT.lower()):
+        assert word not in text.lower(), word
+    assert "Alex" not in text and "Maria" not in text
+    assert group.buttons == [["Open details"]]
+
+    detail = (await bot.sandbox.messages(CLINICIAN))[-1]
+    assert code in detail.text and "kill myself" in detail.text
+    assert detail.buttons == [["Acknowledge", "Contacted client", "Resolved"]]
+    # Colleagues are not disturbed unless nobody acknowledges.
+    assert [m.text for m in await bot.sandbox.messages(COLLEAGUE)][-1].startswith(
+        "You're registered"
+    )
+
+
+async def test_presses_are_recorded_and_shown_and_refused_for_others(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _drained(bot)
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    detail = (await bot.sandbox.messages(CLINICIAN))[-1]
+    (edited,) = await rivera.press("Acknowledge", detail)
+    assert edited.event == "edited" and "Acknowledged by Dr. Rivera" in edited.text
+    await rivera.press("Contacted client", detail)
+    # A stranger, and a clinician of another program, cannot act on it.
+    sam = bot.person(STRANGER, "Sam")
+    (welcome,) = await sam.send("/start")  # a forged press comes from one's own chat
+    assert await sam.press_data("al:1:a", welcome.message_id) == []
+    answers = await bot.sandbox.callback_answers(STRANGER)
+    assert answers[-1]["text"] == content.language("en").alerts.staff.not_allowed
+    async with bot.services.sessions() as session:
+        other = Program(name="Elsewhere", timezone="UTC", region="US")
+        session.add(other)
+        await session.commit()
+    status, out, err = await admin(
+        bot, "clinician", "invite", "--program", "Elsewhere", "--role", "admin", "--name", "Other"
+    )
+    assert status == 0, err
+    outsider = bot.person(9399, "Other")
+    (registered,) = await outsider.send(f"/start {token_in(out)}")
+    await outsider.press_data("al:1:a", registered.message_id)
+    async with bot.services.sessions() as session:
+        actions = (await session.exec(select(AlertAction))).all()
+        refusals = (
+            await session.exec(select(AuditEvent).where(AuditEvent.action == "alert_press_refused"))
+        ).all()
+    assert [a.action for a in actions] == ["acknowledged", "contacted"]
+    assert len(refusals) == 2
+
+
+async def test_resolved_needs_a_note_and_closes_the_alert(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    staff = content.language("en").alerts.staff
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _drained(bot)
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    detail = (await bot.sandbox.messages(CLINICIAN))[-1]
+    (ask,) = await rivera.press("Resolved", detail)
+    assert ask.text == staff.ask_resolution_note
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Alert))).one().resolved_at is None
+    (closed,) = await rivera.send("Called her, she is with her sister tonight, safe.")
+    assert closed.event == "edited" and "Note: Called her" in closed.text
+    assert closed.buttons == []
+    async with bot.services.sessions() as session:
+        alert = (await session.exec(select(Alert))).one()
+    assert alert.resolved_at is not None and alert.resolution_note.startswith("Called her")
+
+
+async def test_not_safe_sends_the_emergency_numbers_first_and_raises_priority(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    pack = content.language("en")
+    alex = bot.person(CLIENT, "Alex")
+    first = await alex.send(URGENT)
+    await _drained(bot)
+    (words, card) = await alex.press(pack.alerts.reply.not_safe_button, first[0])
+    assert words.text == pack.alerts.reply.not_safe
+    assert card.text == pack.crisis_card("US") and card.text.index("911") < card.text.index("988")
+    await _drained(bot)
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Alert))).one().high_priority
+    latest = (await bot.sandbox.messages(CLINICIAN))[-1]
+    assert "I'm not safe" in _plain(latest.text)
+
+
+async def test_an_unacknowledged_alert_is_escalated_to_everyone_then_to_admins(
+    team: tuple[BotHarness, str],
+) -> None:
+    bot, _ = team
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _drained(bot)
+    async with bot.services.sessions() as session:
+        raised = (await session.exec(select(Alert))).one().raised_at
+    clock = ManualClock(raised + timedelta(minutes=14))
+    engine = build_engine(bot.services, bot.application.bot, clock=clock)
+    await engine.run_once()
+    assert "Escalated" not in (await bot.sandbox.messages(COLLEAGUE))[-1].text
+    clock.set(raised + timedelta(minutes=15, seconds=1))
+    await engine.run_once()
+    assert (
+        "Escalated, not acknowledged for 15 minutes"
+        in (await bot.sandbox.messages(COLLEAGUE))[-1].text
+    )
+    clock.set(raised + timedelta(minutes=30, seconds=1))
+    await engine.run_once()
+    assert "not acknowledged for 30 minutes" in (await bot.sandbox.messages(ADMIN))[-1].text
+
+
+async def test_no_escalation_once_someone_acknowledged(team: tuple[BotHarness, str]) -> None:
+    bot, _ = team
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _drained(bot)
+    detail = (await bot.sandbox.messages(CLINICIAN))[-1]
+    await bot.person(CLINICIAN, "Dr. Rivera").press("Acknowledge", detail)
+    async with bot.services.sessions() as session:
+        raised = (await session.exec(select(Alert))).one().raised_at
+    engine = build_engine(
+        bot.services, bot.application.bot, clock=ManualClock(raised + timedelta(hours=1))
+    )
+    await engine.run_once()
+    for person in (COLLEAGUE, ADMIN):
+        assert all("Escalated" not in (m.text or "") for m in await bot.sandbox.messages(person))
+
+
+async def test_a_same_day_message_is_acknowledged_calmly_and_goes_to_the_clinician_only(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    reply = content.language("en").alerts.reply
+    (answer,) = await bot.person(CLIENT, "Alex").send("i drank last night after 30 days")
+    assert answer.text.startswith(reply.same_day.split("\n")[0])
+    assert reply.same_day_use.split("\n")[0] in answer.text
+    await _drained(bot)
+    async with bot.services.sessions() as session:
+        alert = (await session.exec(select(Alert))).one()
+    assert alert.tier is AlertTier.same_day and alert.category == "relapse_or_use"
+    assert [m for m in await bot.sandbox.messages(GROUP) if m.event == "sent"] == []
+    assert "Same day" in (await bot.sandbox.messages(CLINICIAN))[-1].text
+
+
+async def test_the_alert_arrives_even_when_telegram_fails_twice(
+    team: tuple[BotHarness, str],
+) -> None:
+    bot, code = team
+    row = await client_row(bot.services, code)
+    async with bot.services.sessions() as session:
+        await raise_alert(
+            session,
+            content=bot.services.content,
+            client=row,
+            now=datetime.now(UTC),
+            finding=Finding(AlertTier.urgent, "suicidal_ideation", "test", "took all my pills"),
+        )
+        await session.commit()
+    await bot.sandbox.set_faults(error_code=500, count=2, methods=["sendMessage"])
+    # Drive the clock past each backoff; the outbox retries until Telegram takes it.
+    clock = ManualClock(datetime.now(UTC))
+    engine = build_engine(bot.services, bot.application.bot, clock=clock)
+    for _ in range(4):
+        clock.set(clock.now() + timedelta(minutes=1))
+        await engine.run_once()
+    failed = [r for r in await bot.sandbox.requests("sendMessage") if r.get("error_code") == 500]
+    assert len(failed) == 2
+    assert any("took all my pills" in (m.text or "") for m in await bot.sandbox.messages(CLINICIAN))
+
+
+async def test_clinicians_are_not_screened(team: tuple[BotHarness, str]) -> None:
+    bot, code = team
+    (reply,) = await bot.person(CLINICIAN, "Dr. Rivera").send("client said she wants to die")
+    assert "988" not in (reply.text or "")
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Alert))).all() == []
+    assert (await client_row(bot.services, code)).status.value == "active"
+
+
+async def test_alerts_and_one_clients_history_are_listed_and_every_view_audited(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, code = team
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send("i drank last night after 30 days")
+    await alex.send(URGENT)
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    (listing,) = await rivera.send("/alerts")
+    lines = _plain(listing.text).splitlines()
+    assert lines[0] == "Open alerts"
+    # Urgent first, though it came second.
+    assert lines[1].startswith(f"🚨 {code} · URGENT · suicidal thoughts")
+    assert lines[2].startswith(f"• {code} · Same day · use or relapse")
+    assert listing.protect_content
+    (record,) = await rivera.send(f"/client {code.lower()}")
+    text = _plain(record.text)
+    assert text.startswith(f"Client {code} · active") and text.count("open") == 2
+    # Another clinician's client is not shown; a stranger learns nothing.
+    (refused,) = await bot.person(COLLEAGUE, "Dr. Chen").send(f"/client {code}")
+    assert f"no client {code}" in refused.text
+    (stranger,) = await bot.person(STRANGER, "Sam").send("/alerts")
+    assert stranger.text == content.language("en").ui.welcome
+    row = await client_row(bot.services, code)
+    async with bot.services.sessions() as session:
+        views = (
+            await session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.action.in_(["alerts_viewed", "client_viewed"])  # type: ignore[attr-defined]
+                )
+            )
+        ).all()
+    assert [(v.action, v.subject) for v in views] == [
+        ("alerts_viewed", None),
+        ("client_viewed", f"client:{row.id}"),
+    ]
+
+
+async def test_delete_after_an_alert_erases_the_alert_and_the_words_in_it(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    pack = content.language("en")
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send(URGENT)
+    await _drained(bot)
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-1])
+    await alex.send("/delete")
+    (gone,) = await alex.press(pack.account.delete_yes)
+    assert gone.text == pack.account.deleted
+    assert await anywhere(bot.services, "kill myself") == []
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Alert))).all() == []
+        assert (await session.exec(select(AlertAction))).all() == []
