@@ -319,7 +319,7 @@ async def render_escalation(ctx: RenderContext, item: DueDelivery) -> Outgoing |
 register_renderer(ESCALATION.name, render_escalation)
 
 
-def _age(now: datetime, then: datetime) -> str:
+def age(now: datetime, then: datetime) -> str:
     minutes = int((now - then).total_seconds() // 60)
     if minutes < 60:
         return f"{minutes} min ago"
@@ -354,7 +354,7 @@ def alert_line(content: Content, alert: Alert, code: str, now: datetime) -> str:
         code=code,
         tier=staff.tiers[alert.tier.value],
         category=staff.categories.get(alert.category, alert.category),
-        age=_age(now, alert.raised_at),
+        age=age(now, alert.raised_at),
         state=state,
     )
 

@@ -128,6 +128,9 @@ class Client(SQLModel, table=True):
     enrolled_at: datetime | None = None  # consent given
     paused_at: datetime | None = None
     left_at: datetime | None = None
+    # When the client last wrote or pressed anything (hourly resolution): the digest
+    # lists clients nobody has heard from in 3 days.
+    last_contact_at: datetime | None = None
 
 
 class InvitePurpose(enum.StrEnum):

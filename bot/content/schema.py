@@ -432,6 +432,19 @@ class AlertStaffTexts(_Strict):
     client_alert_line: staff_text("time", "tier", "category", "state")  # type: ignore[valid-type]
     state_resolved: Name
     usage_client: StaffText
+    digest_header: staff_text("time")  # type: ignore[valid-type]
+    digest_call_header: StaffText
+    digest_call_line: staff_text("flag", "code", "reason")  # type: ignore[valid-type]
+    digest_call_none: StaffText
+    digest_reason_alert: staff_text("tier", "category", "state", "age")  # type: ignore[valid-type]
+    digest_reason_quiet: staff_text("days")  # type: ignore[valid-type]
+    digest_since_header: StaffText
+    digest_since_line: staff_text("tier", "category", "count")  # type: ignore[valid-type]
+    digest_since_none: StaffText
+    digest_changes_header: StaffText
+    digest_change_line: staff_text("code", "change")  # type: ignore[valid-type]
+    changes: dict[str, Name]
+    digest_group: staff_text("time", "urgent", "same_day", "open")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _complete(self) -> AlertStaffTexts:

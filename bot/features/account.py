@@ -6,7 +6,7 @@ Every change is one row update committed before the answer, and the care team is
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -40,6 +40,8 @@ _EDITS = {
 
 # Runs before everything, and never stops other handlers.
 PRESENCE_GROUP = -20
+# last_contact_at is written at most this often per client: the digest counts days.
+CONTACT_RESOLUTION = timedelta(hours=1)
 
 
 def now_utc() -> datetime:
@@ -242,26 +244,35 @@ async def menu_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def mark_reachable(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A client marked unreachable (they had blocked the bot) who writes is reachable again."""
+    """Note that a client was heard from; one marked unreachable (they had blocked the
+    bot) who writes is reachable again."""
     svc = services(context)
     user = update.effective_user
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
     now = now_utc()
+    async with svc.sessions() as session:
+        client = (await identify(session, user.id)).client
+    if client is None:
+        return
+    stale = client.last_contact_at is None or now - client.last_contact_at > CONTACT_RESOLUTION
+    if not stale and client.status is not ClientStatus.unreachable:
+        return  # the common case writes nothing
     async with session_scope(svc.sessions) as session:
-        who = await identify(session, user.id)
-        client = who.client
-        if client is None or client.status is not ClientStatus.unreachable:
+        row = await session.get(Client, client.id)
+        if row is None:
             return
-        client.status = ClientStatus.paused if client.paused_at else ClientStatus.active
-        audit(
-            session,
-            actor=f"client:{client.id}",
-            action="client_reachable",
-            subject=f"client:{client.id}",
-            at=now,
-        )
-        await notify_care_team(session, client=client, event="reachable", now=now)
+        row.last_contact_at = now
+        if row.status is ClientStatus.unreachable:
+            row.status = ClientStatus.paused if row.paused_at else ClientStatus.active
+            audit(
+                session,
+                actor=f"client:{row.id}",
+                action="client_reachable",
+                subject=f"client:{row.id}",
+                at=now,
+            )
+            await notify_care_team(session, client=row, event="reachable", now=now)
 
 
 def register(application: AnyApplication) -> None:

@@ -24,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import digest  # noqa: F401  (registers the digest schedule)
 from bot.alerts import (
     ACTIONS,
     alert_buttons,

@@ -136,6 +136,10 @@ async def _render_digest(_ctx: RenderContext, item: DueDelivery) -> Outgoing:
 
 @pytest.fixture
 def digest_schedule() -> Iterator[None]:
+    # This test's schedule alone: the real ones (the digest feature's) step aside.
+    others = program_cron.program_schedules()
+    for schedule in others:
+        program_cron.unregister_program_schedule(schedule.kind)
     register_kind(DIGEST)
     register_renderer(DIGEST.name, _render_digest)
     program_cron.register_program_schedule(
@@ -149,6 +153,8 @@ def digest_schedule() -> Iterator[None]:
     yield
     program_cron.unregister_program_schedule(DIGEST.name)
     unregister_renderer(DIGEST.name)
+    for schedule in others:
+        program_cron.register_program_schedule(schedule)
 
 
 async def _program(svc: Services, name: str, zone: str, chat: int, times: list[str]) -> Program:

@@ -1,0 +1,40 @@
+"""Fixtures for the end-to-end tests: a whole care team around one client."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.enrollment_steps import admin, invite, join_and_set_up, token_in
+from tests.e2e.enrollment_steps import program_with_clinician as setup_program
+from tests.harness import BotHarness
+
+CLINICIAN, CLIENT, COLLEAGUE, ADMIN, STRANGER = 9301, 7301, 9302, 9303, 5550301
+GROUP = -1001300
+
+
+@pytest.fixture
+async def team(bot: BotHarness) -> tuple[BotHarness, str]:
+    """A program with a care-team group, three clinicians (one admin) and a client."""
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    await setup_program(bot, rivera)
+    for user_id, name, role in ((COLLEAGUE, "Dr. Chen", "clinician"), (ADMIN, "Ana", "admin")):
+        status, out, err = await admin(
+            bot, "clinician", "invite", "--program", "Riverside IOP", "--role", role, "--name", name
+        )
+        assert status == 0, err
+        await bot.person(user_id, name).send(f"/start {token_in(out)}")
+    status, _, err = await admin(
+        bot,
+        "program",
+        "set",
+        "Riverside IOP",
+        "--care-team-chat",
+        str(GROUP),
+        "--hours",
+        "Mon-Fri 9am-5pm",
+    )
+    assert status == 0, err
+    await rivera.send_in(GROUP, "hello team")  # the group exists and has the bot in it
+    code, token = await invite(rivera)
+    await join_and_set_up(bot.person(CLIENT, "Alex"), token)
+    return bot, code
