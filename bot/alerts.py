@@ -25,6 +25,7 @@ from bot.models import (
     Clinician,
     ClinicianRole,
     Delivery,
+    DeliveryStatus,
     Program,
 )
 from bot.scheduling.kinds import ALERT, Kind, Rule, register_kind
@@ -48,6 +49,17 @@ ESCALATION = register_kind(
         max_attempts=None,
     )
 )
+# The day after an alert the client is asked how they are (at most once per slot: a
+# second identical question would be worse than none). Not sent to a paused client.
+FOLLOW_UP = register_kind(Kind("alert_followup", Rule.at_most_once, grace=timedelta(hours=10)))
+FOLLOW_UP_HOUR = 11  # local time of the day after
+FOLLOW_UP_ANSWERS = {
+    "better": "followup_better",
+    "same": "followup_same",
+    "worse": "followup_worse",
+    "reached": "followup_reached",
+    "none": "followup_not_reached",
+}
 EVIDENCE_MAX = 300
 ACTIONS = {"a": "acknowledged", "c": "contacted", "r": "resolved"}
 
@@ -209,6 +221,21 @@ async def raise_alert(
             alert_buttons(content, alert.id),
             now,
         )
+    if client.chat_id is not None:
+        zone = ZoneInfo(client.timezone or program.timezone)
+        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+        at = datetime.combine(tomorrow, datetime.min.time().replace(hour=FOLLOW_UP_HOUR), zone)
+        session.add(
+            Delivery(
+                kind=FOLLOW_UP.name,
+                recipient_chat_id=client.chat_id,
+                client_id=client.id,
+                due_at=at.astimezone(now.tzinfo),
+                payload={"alert_id": alert.id},
+                dedupe_key=f"alert:{alert.id}:followup",
+                created_at=now,
+            )
+        )
     if urgent:
         wait = timedelta(minutes=program.escalate_after_minutes)
         for level, group in (
@@ -242,7 +269,7 @@ async def record(
             )
         )
     ).first()
-    if done is not None and action in ("acknowledged", "contacted", "resolved"):
+    if done is not None:  # a double tap, or a replayed press: recorded once
         return False
     session.add(
         AlertAction(
@@ -317,6 +344,51 @@ async def render_escalation(ctx: RenderContext, item: DueDelivery) -> Outgoing |
 
 
 register_renderer(ESCALATION.name, render_escalation)
+
+
+async def render_follow_up(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
+    alert = await ctx.session.get(Alert, item.payload.get("alert_id"))
+    client = ctx.client(item)
+    if alert is None or client is None:
+        return Skip("alert or client erased")
+    # Several alerts in one day: one question the next day is enough.
+    earlier = (
+        await ctx.session.exec(
+            select(Delivery.id).where(
+                Delivery.kind == FOLLOW_UP.name,
+                Delivery.client_id == client.id,
+                Delivery.status == DeliveryStatus.sent,
+                col(Delivery.sent_at) > ctx.now - timedelta(hours=12),
+            )
+        )
+    ).first()
+    if earlier is not None:
+        return Skip("asked already today")
+    reply = ctx.content.language(client.language).alerts.reply
+    data = f"fu:{alert.id}:"
+    return Outgoing(
+        reply.followup,
+        (
+            (
+                Button(reply.better_button, data + "better"),
+                Button(reply.same_button, data + "same"),
+                Button(reply.worse_button, data + "worse"),
+            ),
+            (
+                Button(reply.reached_button, data + "reached"),
+                Button(reply.not_reached_button, data + "none"),
+            ),
+        ),
+    )
+
+
+register_renderer(FOLLOW_UP.name, render_follow_up)
+
+
+def reopen(alert: Alert) -> None:
+    """ "No one reached me": the alert is open again for the care team."""
+    alert.acknowledged_at = None
+    alert.resolved_at = None
 
 
 def age(now: datetime, then: datetime) -> str:

@@ -400,6 +400,15 @@ class CrisisReplyTexts(_Strict):
     same_day: CrisisText
     same_day_craving: CrisisText
     same_day_use: CrisisText
+    followup: ClientText
+    better_button: ButtonText
+    same_button: ButtonText
+    worse_button: ButtonText
+    reached_button: ButtonText
+    not_reached_button: ButtonText
+    followup_thanks: ClientText
+    followup_worse: CrisisText
+    followup_not_reached: CrisisText
 
 
 class AlertStaffTexts(_Strict):
@@ -454,7 +463,9 @@ class AlertStaffTexts(_Strict):
                 "suicidal_ideation", "self_harm", "harm_to_others", "overdose_or_medical",
                 "relapse_or_use", "high_craving", "unsafe_or_abuse", "none"}),
             ("actions", self.actions, {"acknowledged", "contacted", "resolved", "not_safe",
-                                       "safe"}),
+                                       "safe", "followup_better", "followup_same",
+                                       "followup_worse", "followup_reached",
+                                       "followup_not_reached"}),
         ):
             if missing := need - set(have):
                 raise ValueError(f"{name}: missing {', '.join(sorted(missing))}")

@@ -21,7 +21,14 @@ from telegram.ext import (
 )
 
 from bot import safety
-from bot.alerts import Finding, raise_alert, record, requeue_detail
+from bot.alerts import (
+    FOLLOW_UP_ANSWERS,
+    Finding,
+    raise_alert,
+    record,
+    reopen,
+    requeue_detail,
+)
 from bot.content import LanguagePack, render
 from bot.db import session_scope
 from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
@@ -272,6 +279,37 @@ async def region_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack))
 
 
+async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The client's answer to the next day's question; "no one reached me" reopens."""
+    svc = services(context)
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and user is not None and chat is not None
+    _, alert_id, answer = data_fields(query.data, 3)
+    now = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        who = await identify(session, user.id)
+        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+        action = FOLLOW_UP_ANSWERS.get(answer)
+        if who.client is None or alert is None or alert.client_id != who.client.id or not action:
+            await query.answer()  # forged, old or not theirs: change nothing
+            return
+        if not await record(session, alert=alert, action=action, clinician=None, now=now):
+            await query.answer()
+            return
+        if answer == "none":
+            reopen(alert)
+            await requeue_detail(session, svc.content, alert, now, reason="not_reached")
+        pack = svc.content.language(who.client.language)
+    await query.answer()
+    reply = pack.alerts.reply
+    text = {"worse": reply.followup_worse, "none": reply.followup_not_reached}.get(
+        answer, reply.followup_thanks
+    )
+    await chat.send_message(text)
+    if answer == "none":
+        _send_now(context)
+
+
 def register(application: AnyApplication) -> None:
     content = services(application).content
     help_labels = sorted({content.language(code).ui.help_button for code in content.languages})
@@ -290,3 +328,4 @@ def register(application: AnyApplication) -> None:
     )
     application.add_handler(CallbackQueryHandler(region_pressed, pattern=r"^help:"))
     application.add_handler(CallbackQueryHandler(safety_answer, pattern=r"^cr:"))
+    application.add_handler(CallbackQueryHandler(follow_up_answer, pattern=r"^fu:"))

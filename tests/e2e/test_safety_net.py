@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -290,3 +291,43 @@ async def test_delete_after_an_alert_erases_the_alert_and_the_words_in_it(
     async with bot.services.sessions() as session:
         assert (await session.exec(select(Alert))).all() == []
         assert (await session.exec(select(AlertAction))).all() == []
+
+
+async def test_the_day_after_the_client_is_asked_and_no_one_reached_me_reopens(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    reply = content.language("en").alerts.reply
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send(URGENT)
+    await _drained(bot)
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-1])
+    async with bot.services.sessions() as session:
+        raised = (await session.exec(select(Alert))).one().raised_at
+    # 11:00 the next local day (New York), with the escalations long skipped.
+    next_day = (raised.astimezone(ZoneInfo("America/New_York")) + timedelta(days=1)).replace(
+        hour=11, minute=0, second=5
+    )
+    clock = ManualClock(next_day.astimezone(UTC))
+    await build_engine(bot.services, bot.application.bot, clock=clock).run_once()
+    question = (await alex.messages())[-1]
+    assert question.text == reply.followup
+    assert question.buttons == [
+        [reply.better_button, reply.same_button, reply.worse_button],
+        [reply.reached_button, reply.not_reached_button],
+    ]
+    (answer,) = await alex.press(reply.not_reached_button, question)
+    assert answer.text == reply.followup_not_reached
+    assert (
+        await alex.press_data(question.data_for(reply.not_reached_button), question.message_id)
+        == []
+    )  # a double tap: once
+    await _drained(bot)
+    async with bot.services.sessions() as session:
+        alert = (await session.exec(select(Alert))).one()
+        actions = [a.action for a in (await session.exec(select(AlertAction))).all()]
+    assert alert.acknowledged_at is None and alert.resolved_at is None  # open again
+    assert actions == ["acknowledged", "followup_not_reached"]
+    latest = _plain((await bot.sandbox.messages(CLINICIAN))[-1].text)
+    assert "NO ONE REACHED ME (reopened)" in latest
