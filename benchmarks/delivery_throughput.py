@@ -80,7 +80,7 @@ async def main(sizes: list[int], database: str) -> None:
         rows.append((clients, await one_size(clients, database)))
     print(
         f"{'clients':>8} {'msg/s':>7} {'CPU ms/msg':>10} {'RSS start':>10} {'RSS peak':>9}"
-        f" {'late p50':>9} {'late p99':>9} {'late max':>9}  exactly once"
+        f" {'late min':>9} {'late p50':>9} {'late p99':>9} {'late max':>9}  exactly once"
     )
     for clients, r in rows:
         worker, sent, received = r["worker"], r["sent"], r["received"]
@@ -88,7 +88,8 @@ async def main(sizes: list[int], database: str) -> None:
         print(
             f"{clients:>8} {sent.rate:>7.0f} {worker['cpu_s'] / sent.sent * 1000:>10.2f}"
             f" {mb(worker['rss_before_kb']):>10} {mb(worker['peak_rss_kb']):>9}"
-            f" {sent.median:>8.1f}s {sent.percentile(99):>8.1f}s {max(sent.lateness):>8.1f}s"
+            f" {min(sent.lateness):>8.3f}s {sent.median:>8.1f}s {sent.percentile(99):>8.1f}s"
+            f" {max(sent.lateness):>8.1f}s"
             f"  {'yes' if once else received}"
         )
     print(

@@ -58,6 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     listing.add_argument("--program", help="only this program (name or id)")
     deactivate = c_sub.add_parser("deactivate", help="remove a clinician's access")
     deactivate.add_argument("clinician_id", type=int)
+    on_call = c_sub.add_parser("on-call", help="put a clinician on call, or take them off")
+    on_call.add_argument("clinician_id", type=int)
+    on_call.add_argument("state", choices=["on", "off"])
 
 
 def _program_options(parser: argparse.ArgumentParser) -> None:
@@ -280,6 +283,18 @@ async def _clinician(
     clinician = await session.get(Clinician, args.clinician_id)
     if clinician is None:
         raise AdminError(f"There is no clinician {args.clinician_id}.")
+    if args.admin_action == "on-call":
+        clinician.on_call = args.state == "on"
+        audit(
+            session,
+            actor="admin-cli",
+            action=f"clinician_on_call_{args.state}",
+            subject=f"clinician:{clinician.id}",
+            at=now,
+        )
+        state = "on call" if clinician.on_call else "not on call"
+        print(f"Clinician {clinician.id} ({clinician.display_name or '-'}) is {state}.", file=out)
+        return
     clinician.active = False
     audit(
         session,

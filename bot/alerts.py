@@ -287,7 +287,8 @@ async def record(
 
 
 async def first_responders(session: AsyncSession, alert: Alert) -> list[Clinician]:
-    """Who gets an alert first: the client's primary clinician, else the program's admins."""
+    """Who gets an alert at once: the client's primary clinician (else the program's
+    admins) and every clinician on call."""
     client = await session.get(Client, alert.client_id)
     clinicians = (
         await session.exec(
@@ -299,7 +300,8 @@ async def first_responders(session: AsyncSession, alert: Alert) -> list[Clinicia
         )
     ).all()
     primary = [c for c in clinicians if client and c.id == client.primary_clinician_id]
-    return primary or [c for c in clinicians if c.role is ClinicianRole.admin]
+    first = primary or [c for c in clinicians if c.role is ClinicianRole.admin]
+    return first + [c for c in clinicians if c.on_call and c not in first]
 
 
 async def requeue_detail(

@@ -96,6 +96,9 @@ class Clinician(SQLModel, table=True):
     display_name: str = Field(max_length=120)
     role: ClinicianRole = Field(default=ClinicianRole.clinician, sa_type=_enum(ClinicianRole))
     active: bool = True
+    # On call: gets every urgent and same-day alert of the program at once, with the
+    # client's primary clinician.
+    on_call: bool = False
     # The alert whose resolution note this clinician was asked to type, if any.
     note_for_alert_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)

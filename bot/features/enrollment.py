@@ -148,8 +148,9 @@ async def _send_disclosures(
 ) -> None:
     chat = update.effective_chat
     assert chat is not None
-    for part in pack.join.disclosures:
-        await chat.send_message(part)
+    for i, part in enumerate(pack.join.disclosures):
+        # The first message puts 🆘 Help now on screen: it stays through set-up.
+        await chat.send_message(part, reply_markup=help_only_keyboard(pack) if i == 0 else None)
     await chat.send_message(pack.crisis_card(program.region))
     buttons = InlineKeyboardMarkup(
         [

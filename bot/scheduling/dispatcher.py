@@ -38,11 +38,11 @@ from bot.scheduling.rendering import (
     DueDelivery,
     Outgoing,
     RenderContext,
+    Sender,
     Skip,
     renderable_kinds,
     renderer_for,
 )
-from bot.scheduling.telegram_sender import Sender
 
 log = logging.getLogger("bot.delivery")
 

@@ -19,8 +19,7 @@ from bot.scheduling import heartbeat, outbox, planner, program_cron
 from bot.scheduling.clock import Clock
 from bot.scheduling.dispatcher import DispatchConfig, Dispatcher, Tally
 from bot.scheduling.planner import PlanConfig
-from bot.scheduling.rendering import renderable_kinds
-from bot.scheduling.telegram_sender import Sender
+from bot.scheduling.rendering import Sender, renderable_kinds
 
 log = logging.getLogger("bot.delivery")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,6 +67,16 @@ class RenderContext:
 
 
 Renderer = Callable[[RenderContext, DueDelivery], Awaitable[Outgoing | Skip]]
+
+
+class Sender(Protocol):
+    """Where rendered messages go: python-telegram-bot in production
+    (telegram_sender.TelegramSender), anything in a test."""
+
+    async def send(self, chat_id: int, message: Outgoing) -> int:
+        """Send; return Telegram's message id, or raise errors.SendFailed."""
+        ...
+
 
 _RENDERERS: dict[str, Renderer] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
@@ -22,12 +22,6 @@ from telegram.error import (
 
 from bot.scheduling.errors import Failure, SendFailed
 from bot.scheduling.rendering import Outgoing
-
-
-class Sender(Protocol):
-    async def send(self, chat_id: int, message: Outgoing) -> int:
-        """Send; return Telegram's message id, or raise SendFailed."""
-        ...
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:

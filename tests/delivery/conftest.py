@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from telegram.constants import ParseMode
@@ -97,7 +97,3 @@ async def enrolled_client(
 
 async def a_program(svc: Services, timezone: str = "America/New_York") -> Program:
     return await add_program(svc, timezone=timezone)
-
-
-def at(clock: ManualClock, **delta: float) -> datetime:
-    return clock.now() + timedelta(**delta)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +21,7 @@ from telegram.error import (
 from bot.scheduling.errors import Action, Backoff, Failure, SendFailed, decide
 from bot.scheduling.kinds import ALERT, CHECKIN, CHECKIN_NUDGE
 from bot.scheduling.telegram_sender import classify
+from tests.cli import REPO
 
 DUE = datetime(2026, 6, 10, 20, tzinfo=UTC)
 
@@ -103,3 +106,24 @@ def test_grace_per_kind() -> None:
     assert CHECKIN_NUDGE.late_reason(DUE, day_end, DUE + timedelta(minutes=29)) is None
     assert CHECKIN_NUDGE.late_reason(DUE, day_end, DUE + timedelta(minutes=31))
     assert ALERT.late_reason(DUE, None, DUE + timedelta(days=3)) is None
+
+
+def test_the_engine_imports_nothing_from_telegram_but_its_one_adapter() -> None:
+    modules = [
+        "bot.scheduling.local_times",
+        "bot.scheduling.kinds",
+        "bot.scheduling.errors",
+        "bot.scheduling.engine",
+        "bot.scheduling.planner",
+        "bot.scheduling.program_cron",
+        "bot.scheduling.builtin_kinds",
+        "bot.scheduling.stats",
+    ]
+    code = (
+        f"import sys\nfor m in {modules!r}: __import__(m)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'telegram'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.strip() == "[]"

@@ -14,10 +14,11 @@ from sqlmodel import select
 from bot.alerts import Finding, raise_alert
 from bot.content import Content
 from bot.features.delivery import build_engine, delivery_engine
-from bot.models import Alert, AlertAction, AlertTier, AuditEvent, Program
+from bot.models import Alert, AlertAction, AlertTier, AuditEvent, Clinician, Program
 from bot.scheduling.clock import ManualClock
 from tests.e2e.conftest import ADMIN, CLIENT, CLINICIAN, COLLEAGUE, GROUP, STRANGER
-from tests.e2e.enrollment_steps import admin, client_row, token_in
+from tests.e2e.enrollment_steps import admin, client_row, invite, token_in
+from tests.e2e.enrollment_steps import program_with_clinician as setup_program
 from tests.factories import anywhere
 from tests.harness import BotHarness
 
@@ -331,3 +332,37 @@ async def test_the_day_after_the_client_is_asked_and_no_one_reached_me_reopens(
     assert actions == ["acknowledged", "followup_not_reached"]
     latest = _plain((await bot.sandbox.messages(CLINICIAN))[-1].text)
     assert "NO ONE REACHED ME (reopened)" in latest
+
+
+async def test_a_clinician_on_call_gets_the_alert_at_once(team: tuple[BotHarness, str]) -> None:
+    bot, code = team
+    async with bot.services.sessions() as session:
+        chen = (
+            await session.exec(select(Clinician).where(Clinician.telegram_user_id == COLLEAGUE))
+        ).one()
+    status, out, err = await admin(bot, "clinician", "on-call", str(chen.id), "on")
+    assert status == 0 and "is on call" in out, err
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _drained(bot)
+    latest = (await bot.sandbox.messages(COLLEAGUE))[-1]
+    assert code in latest.text and "kill myself" in latest.text
+    assert "Escalated" not in latest.text
+
+
+async def test_help_now_works_in_the_middle_of_set_up_and_set_up_goes_on(
+    bot: BotHarness, content: Content
+) -> None:
+    pack = content.language("en")
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    await setup_program(bot, rivera)
+    _, token = await invite(rivera)
+    alex = bot.person(CLIENT, "Alex")
+    shown = await alex.send(f"/start {token}")
+    await alex.press("I'm 18+ and I agree", shown[-1])
+    await alex.press("English")
+    (card,) = await alex.send("/help")
+    assert card.text == pack.crisis_card("US")
+    (card,) = await alex.press(pack.ui.help_button)
+    assert card.text == pack.crisis_card("US")
+    (next_question,) = await alex.send("denver")
+    assert next_question.text == pack.setup.ask_checkin_time
