@@ -73,6 +73,13 @@ def _program_options(parser: argparse.ArgumentParser) -> None:
         help="whether someone is on call around the clock",
     )
     parser.add_argument("--hours", help="the care team's hours, e.g. 'Mon-Fri 9am-5pm'")
+    parser.add_argument(
+        "--escalate-after",
+        type=int,
+        metavar="MINUTES",
+        help="an unacknowledged urgent alert goes to every clinician after "
+        "this, to the admins after twice this (default 15)",
+    )
 
 
 # --- validation ------------------------------------------------------------------------
@@ -141,6 +148,10 @@ def _apply_options(program: Program, args: argparse.Namespace) -> None:
         program.on_call_24_7 = args.on_call_24_7
     if args.hours is not None:
         program.care_team_hours = " ".join(args.hours.split())[:120] or None
+    if args.escalate_after is not None:
+        if not 1 <= args.escalate_after <= 240:
+            raise AdminError("--escalate-after must be between 1 and 240 minutes.")
+        program.escalate_after_minutes = args.escalate_after
 
 
 async def _find_program(session: AsyncSession, ref: str) -> Program:
@@ -162,6 +173,7 @@ def _describe(program: Program) -> str:
         f"{program.id}  {program.name}  [{program.region}, {program.timezone}]  "
         f"care-team chat {program.care_team_chat_id or '-'}  digests {digests}"
         f"  {on_call}  hours: {program.care_team_hours or '-'}"
+        f"  escalate after {program.escalate_after_minutes} min"
     )
 
 

@@ -419,9 +419,20 @@ async def open_alerts(session: AsyncSession, *, clinician: Clinician) -> list[tu
     return [(alert, code) for alert, code in rows]
 
 
-def alert_line(content: Content, alert: Alert, code: str, now: datetime) -> str:
+def alert_state(content: Content, alert: Alert, program: Program, now: datetime) -> str:
+    """open, ESCALATED (urgent, unacknowledged past the program's limit), or acknowledged."""
     staff = content.language(None).alerts.staff
-    state = staff.state_acknowledged if alert.acknowledged_at else staff.state_open
+    if alert.acknowledged_at is not None:
+        return staff.state_acknowledged
+    limit = timedelta(minutes=program.escalate_after_minutes)
+    if alert.tier is AlertTier.urgent and now - alert.raised_at >= limit:
+        return staff.state_escalated
+    return staff.state_open
+
+
+def alert_line(content: Content, alert: Alert, code: str, now: datetime, program: Program) -> str:
+    staff = content.language(None).alerts.staff
+    state = alert_state(content, alert, program, now)
     return render(
         staff.alert_line,
         flag="‼️" if alert.high_priority else ("🚨" if alert.tier is AlertTier.urgent else "•"),

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.alerts import age, open_alerts
+from bot.alerts import age, alert_state, open_alerts
 from bot.content import Content, render
 from bot.models import (
     Alert,
@@ -67,7 +67,7 @@ async def digest_text(
     flagged: set[str] = set()
     for alert, code in await open_alerts(session, clinician=clinician):
         flagged.add(code)
-        state = staff.state_acknowledged if alert.acknowledged_at else staff.state_open
+        state = alert_state(content, alert, program, now)
         reason = render(
             staff.digest_reason_alert,
             tier=staff.tiers[alert.tier.value],

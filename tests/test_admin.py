@@ -52,8 +52,19 @@ def test_programs_are_added_listed_and_changed(env: dict[str, str]) -> None:
     )
     assert "Riverside IOP  [US, America/Chicago]" in out
     assert "digests 08:00,16:00" in out and "no 24/7 on call" in out
-    _ok(env, "program", "set", "Riverside IOP", "--on-call-24-7", "--region", "CA")
+    _ok(
+        env,
+        "program",
+        "set",
+        "Riverside IOP",
+        "--on-call-24-7",
+        "--region",
+        "CA",
+        "--escalate-after",
+        "10",
+    )
     listing = _ok(env, "program", "list")
+    assert "escalate after 10 min" in listing
     assert "[CA, America/Chicago]" in listing and "24/7 on call" in listing
     assert "hours: Mon-Fri 9am-5pm" in listing
 
@@ -66,6 +77,7 @@ def test_programs_are_added_listed_and_changed(env: dict[str, str]) -> None:
         (["--digest-times", "8am"], "--digest-times '8am' is not a time like 08:00"),
         (["--care-team-chat", "12345"], "is not a group: group chat ids are negative"),
         (["--care-team-chat", "abc"], "is not a Telegram chat id"),
+        (["--escalate-after", "0"], "--escalate-after must be between 1 and 240 minutes."),
     ],
 )
 def test_each_program_mistake_gets_one_sentence(

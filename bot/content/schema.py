@@ -434,6 +434,7 @@ class AlertStaffTexts(_Strict):
     alerts_none: StaffText
     alert_line: staff_text("flag", "code", "tier", "category", "age", "state")  # type: ignore[valid-type]
     state_open: Name
+    state_escalated: Name
     state_acknowledged: Name
     client_header: staff_text("code", "status", "joined", "checkin", "zone")  # type: ignore[valid-type]
     client_alerts_header: StaffText

@@ -246,7 +246,10 @@ async def list_alerts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not rows:
         await chat.send_message(staff.alerts_none)
         return
-    lines = [alert_line(svc.content, alert, code, now) for alert, code in rows]
+    async with svc.sessions() as session:
+        program = await session.get(Program, clinician.program_id)
+    assert program is not None
+    lines = [alert_line(svc.content, alert, code, now, program) for alert, code in rows]
     await chat.send_message(staff.alerts_header + "\n" + "\n".join(lines), protect_content=True)
 
 

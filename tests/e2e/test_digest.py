@@ -73,7 +73,7 @@ async def test_each_clinician_gets_a_call_list_and_the_group_only_counts(
     lines = digest.splitlines()
     assert lines[0].startswith("Waypoint digest")
     calls = lines[lines.index("Call list (most urgent first)") + 1 :]
-    assert calls[0].startswith(f"🚨 {code}: URGENT, suicidal thoughts, open")
+    assert calls[0].startswith(f"🚨 {code}: URGENT, suicidal thoughts, ESCALATED, not acknowledged")
     assert calls[1].startswith(f"• {code}: Same day, use or relapse, open")
     assert calls[2] == "• QTT-4: no contact for 4 days"
     assert "URGENT · suicidal thoughts: 1" in digest
