@@ -139,7 +139,7 @@ def start_worker(
     worker_id: str,
     expect: int,
     rate: float = 0,
-    lead: float = 3.0,
+    lead: float = 10.0,
     in_flight: int = 1,
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(

@@ -64,6 +64,34 @@ class NewInvite:
     clinician: Clinician | None = None
 
 
+def _new_invitation(
+    session: AsyncSession,
+    *,
+    program: Program,
+    purpose: InvitePurpose,
+    by: str,
+    now: datetime,
+    ttl: timedelta,
+    client_id: int | None = None,
+    clinician_id: int | None = None,
+) -> tuple[str, Invitation]:
+    """A one-time token (returned, never stored) and its invitation row (its hash)."""
+    assert program.id is not None
+    token = new_token()
+    invitation = Invitation(
+        program_id=program.id,
+        purpose=purpose,
+        client_id=client_id,
+        clinician_id=clinician_id,
+        token_hash=token_hash(token),
+        created_by=by,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(invitation)
+    return token, invitation
+
+
 async def invite_client(
     session: AsyncSession,
     *,
@@ -91,17 +119,15 @@ async def invite_client(
     )
     session.add(client)
     await session.flush()
-    token = new_token()
-    invitation = Invitation(
-        program_id=program.id,
+    token, invitation = _new_invitation(
+        session,
+        program=program,
         purpose=InvitePurpose.client,
+        by=f"clinician:{by.id}",
+        now=now,
+        ttl=ttl,
         client_id=client.id,
-        token_hash=token_hash(token),
-        created_by=f"clinician:{by.id}",
-        created_at=now,
-        expires_at=now + ttl,
     )
-    session.add(invitation)
     audit(
         session,
         actor=f"clinician:{by.id}",
@@ -127,17 +153,15 @@ async def invite_clinician(
     )
     session.add(clinician)
     await session.flush()
-    token = new_token()
-    invitation = Invitation(
-        program_id=program.id,
+    token, invitation = _new_invitation(
+        session,
+        program=program,
         purpose=InvitePurpose.clinician,
+        by="admin-cli",
+        now=now,
+        ttl=ttl,
         clinician_id=clinician.id,
-        token_hash=token_hash(token),
-        created_by="admin-cli",
-        created_at=now,
-        expires_at=now + ttl,
     )
-    session.add(invitation)
     audit(
         session,
         actor="admin-cli",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -85,15 +86,21 @@ async def run_polling(settings: Settings) -> None:
     token = settings.require_token()
     svc = await open_services(settings)
     application = build_application(svc, token)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = _stop_on_signals()
     try:
-        async with polling(application):
-            log.info("Waypoint is running as @%s (polling)", application.bot.username)
-            await stop.wait()
+        with _telegram_start_errors(settings):
+            async with polling(application):
+                log.info("Waypoint is running as @%s (polling)", application.bot.username)
+                await stop.wait()
+    finally:
+        await svc.engine.dispose()
+
+
+@contextlib.contextmanager
+def _telegram_start_errors(settings: Settings) -> Iterator[None]:
+    """Telegram refusing the token, or not answering, is one sentence for the admin."""
+    try:
+        yield
     except InvalidToken:
         raise StartupError(
             "TELEGRAM_BOT_TOKEN was refused by Telegram: check the token from @BotFather."
@@ -102,8 +109,6 @@ async def run_polling(settings: Settings) -> None:
         raise StartupError(
             f"Could not reach the Telegram Bot API at {settings.telegram_api_base_url}: {exc}."
         ) from None
-    finally:
-        await svc.engine.dispose()
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -128,24 +133,17 @@ async def run_webhook(settings: Settings) -> None:
     delivery_engine(application).role = "webhook"
     stop = _stop_on_signals()
     try:
-        async with serving_webhook(
-            application, url=url, secret=secret, port=settings.port
-        ) as receiver:
-            log.info(
-                "Waypoint is running as @%s (webhook %s, listening on port %s)",
-                application.bot.username,
-                url,
-                receiver.url.rsplit(":", 1)[-1],
-            )
-            await stop.wait()
-    except InvalidToken:
-        raise StartupError(
-            "TELEGRAM_BOT_TOKEN was refused by Telegram: check the token from @BotFather."
-        ) from None
-    except NetworkError as exc:
-        raise StartupError(
-            f"Could not reach the Telegram Bot API at {settings.telegram_api_base_url}: {exc}."
-        ) from None
+        with _telegram_start_errors(settings):
+            async with serving_webhook(
+                application, url=url, secret=secret, port=settings.port
+            ) as receiver:
+                log.info(
+                    "Waypoint is running as @%s (webhook %s, listening on port %s)",
+                    application.bot.username,
+                    url,
+                    receiver.url.rsplit(":", 1)[-1],
+                )
+                await stop.wait()
     except OSError as exc:
         raise StartupError(f"Could not listen on port {settings.port}: {exc.strerror}.") from None
     finally:
@@ -184,20 +182,13 @@ async def run_dispatch(settings: Settings) -> None:
     delivery.delivery_engine(application).role = "dispatch"
     stop = _stop_on_signals()
     try:
-        async with application:
-            await application.start()
-            log.info("Waypoint dispatcher %s is running", settings.worker_id)
-            await stop.wait()
-            await delivery.stop(application)
-            await application.stop()
-    except InvalidToken:
-        raise StartupError(
-            "TELEGRAM_BOT_TOKEN was refused by Telegram: check the token from @BotFather."
-        ) from None
-    except NetworkError as exc:
-        raise StartupError(
-            f"Could not reach the Telegram Bot API at {settings.telegram_api_base_url}: {exc}."
-        ) from None
+        with _telegram_start_errors(settings):
+            async with application:
+                await application.start()
+                log.info("Waypoint dispatcher %s is running", settings.worker_id)
+                await stop.wait()
+                await delivery.stop(application)
+                await application.stop()
     finally:
         await svc.engine.dispose()
 
