@@ -216,6 +216,18 @@ def _send_now(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("no delivery engine in this process; the alert waits for a dispatcher")
 
 
+async def _own_alert(
+    session: AsyncSession, telegram_user_id: int, alert_id: str
+) -> tuple[Who, Alert | None]:
+    """The presser, and the alert named in the button's data if it is their own (button
+    data can be forged: another client's alert id finds nothing)."""
+    who = await identify(session, telegram_user_id)
+    alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+    if who.client is None or alert is None or alert.client_id != who.client.id:
+        return who, None
+    return who, alert
+
+
 async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The client's answer to "Are you safe right now?" (or a tap on Call options)."""
     svc = services(context)
@@ -224,14 +236,8 @@ async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     _, answer, alert_id = data_fields(query.data, 3)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        who = await identify(session, user.id)
-        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
-        if (
-            who.client is None
-            or alert is None
-            or alert.client_id != who.client.id
-            or (answer not in ("safe", "unsafe", "call"))
-        ):
+        who, alert = await _own_alert(session, user.id, alert_id)
+        if who.client is None or alert is None or answer not in ("safe", "unsafe", "call"):
             await query.answer()  # forged, old or not theirs: change nothing
             return
         program = await session.get(Program, alert.program_id)
@@ -287,10 +293,9 @@ async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     _, alert_id, answer = data_fields(query.data, 3)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        who = await identify(session, user.id)
-        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+        who, alert = await _own_alert(session, user.id, alert_id)
         action = FOLLOW_UP_ANSWERS.get(answer)
-        if who.client is None or alert is None or alert.client_id != who.client.id or not action:
+        if who.client is None or alert is None or not action:
             await query.answer()  # forged, old or not theirs: change nothing
             return
         if not await record(session, alert=alert, action=action, clinician=None, now=now):
