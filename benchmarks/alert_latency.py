@@ -38,20 +38,9 @@ from bot.telegram_sandbox import SandboxServer
 
 TOKEN = "777:benchmark-token-abcdefghijklmnop"
 URGENT = "i want to kill myself tonight"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-async def _wait_for(http: httpx.AsyncClient, chat_id: int, count: int, start: float) -> float:
-    """Seconds from `start` until the chat holds `count` bot messages."""
-    while True:
-        events = (await http.get(f"/sandbox/chats/{chat_id}/messages")).json()
-        if len(events) >= count:
-            return time.perf_counter() - start
-        await asyncio.sleep(0.005)
-
-
-async def _inject(http: httpx.AsyncClient, user_id: int, text: str) -> None:
-    body = {"user": {"id": user_id, "first_name": "P"}, "text": text}
-    (await http.post("/sandbox/messages", json=body)).raise_for_status()
+from sandbox_chat import inject_text, latency_line, wait_for  # noqa: E402
 
 
 async def echo_baseline(n: int) -> list[float]:
@@ -71,8 +60,8 @@ async def echo_baseline(n: int) -> list[float]:
         await app.updater.start_polling(poll_interval=0.0, timeout=5)
         for i in range(n):
             start = time.perf_counter()
-            await _inject(http, 50_000 + i, "hello")
-            times.append(await _wait_for(http, 50_000 + i, 1, start))
+            await inject_text(http, 50_000 + i, "hello")
+            times.append(await wait_for(http, 50_000 + i, 1, start))
         await app.updater.stop()
         await app.stop()
     await server.stop()
@@ -127,30 +116,21 @@ async def waypoint(n: int) -> tuple[list[float], list[float]]:
     async with polling(application, poll_timeout=5), httpx.AsyncClient(base_url=url) as http:
         for i in range(n):
             start = time.perf_counter()
-            await _inject(http, 70_000 + i, URGENT)
-            replies.append(await _wait_for(http, 70_000 + i, 1, start))
-            alerts.append(await _wait_for(http, 60_000 + i, 1, start))
+            await inject_text(http, 70_000 + i, URGENT)
+            replies.append(await wait_for(http, 70_000 + i, 1, start))
+            alerts.append(await wait_for(http, 60_000 + i, 1, start))
     await engine.dispose()
     await server.stop()
     return replies, alerts
-
-
-def _line(name: str, values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    return (
-        f"{name:<28} median {statistics.median(values) * 1000:7.1f} ms   "
-        f"p95 {p95 * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms"
-    )
 
 
 async def main(n: int) -> None:
     baseline = await echo_baseline(n)
     replies, alerts = await waypoint(n)
     print(f"{n} messages, each from its own client, on the local sandbox")
-    print(_line("baseline: bare PTB echo", baseline))
-    print(_line("crisis reply (first part)", replies))
-    print(_line("alert in clinician's chat", alerts))
+    print(latency_line("baseline: bare PTB echo", baseline, width=28))
+    print(latency_line("crisis reply (first part)", replies, width=28))
+    print(latency_line("alert in clinician's chat", alerts, width=28))
     print(
         f"reply / echo (median): {statistics.median(replies) / statistics.median(baseline):.1f}x;"
         f" alerts within 5 s: {sum(a < 5 for a in alerts)}/{n}"

@@ -1,14 +1,19 @@
 """`python -m bot admin …`: a program admin's commands at the terminal.
 
-program add|list|set, clinician invite|list|deactivate. Every mistake is answered with
-one sentence (AdminError) and exit code 2; nothing is half-written.
+program add|list|set, clinician invite|list|deactivate, sessions
+import|export|list|add|skip|cancel|reminders|attendance. Every mistake is answered with
+one sentence (AdminError) and exit code 2; nothing is half-written. The one exception is
+`sessions attendance FILE.csv`: its bad rows are listed, one line each, and its good rows
+applied (exit code 2 all the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from datetime import UTC, datetime, timedelta
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,9 +23,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.checkin import rules
 from bot.db import ensure_schema_current, make_engine, make_sessionmaker, session_scope
 from bot.invites import deep_link
-from bot.models import Clinician, ClinicianRole, Program
+from bot.models import Client, Clinician, ClinicianRole, Program, SessionAudience, SessionSeries
 from bot.roster import audit, invite_clinician
 from bot.settings import REGIONS, Settings
 
@@ -30,7 +36,7 @@ class AdminError(Exception):
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    admin = sub.add_parser("admin", help="program admin: programs and clinicians")
+    admin = sub.add_parser("admin", help="program admin: programs, clinicians and sessions")
     what = admin.add_subparsers(dest="admin_what", required=True)
 
     program = what.add_parser("program", help="create, list and change programs")
@@ -62,6 +68,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     on_call.add_argument("clinician_id", type=int)
     on_call.add_argument("state", choices=["on", "off"])
 
+    sessions = what.add_parser("sessions", help="the program's session timetable")
+    s_sub = sessions.add_subparsers(dest="admin_action", required=True)
+    imp = s_sub.add_parser("import", help="add or update sessions from an iCalendar (.ics) file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--program", help="the program's name or id (needed if there are several)")
+    exp = s_sub.add_parser("export", help="write the program's sessions as an iCalendar file")
+    exp.add_argument("file", nargs="?", type=Path, help="default: print to the screen")
+    exp.add_argument("--program", help="the program's name or id")
+    s_list = s_sub.add_parser("list", help="list the program's sessions")
+    s_list.add_argument("--program", help="the program's name or id")
+    s_add = s_sub.add_parser("add", help="add a weekly or one-off session")
+    s_add.add_argument("--program", help="the program's name or id")
+    s_add.add_argument("--title", required=True)
+    s_add.add_argument("--start", required=True, help="first local date and time: 2026-03-03T18:00")
+    s_add.add_argument("--minutes", type=int, default=60)
+    s_add.add_argument("--days", help="weekly on these days: TU,TH")
+    s_add.add_argument("--rrule", help="any iCalendar RRULE instead of --days")
+    s_add.add_argument("--client", help="a one-off (or series) for one client: their code")
+    s_add.add_argument("--kind", default="group", choices=["group", "individual", "family"])
+    s_add.add_argument("--aftercare", action="store_true", help="an aftercare group")
+    s_skip = s_sub.add_parser("skip", help="no session on one date (a holiday)")
+    s_skip.add_argument("session_id", type=int)
+    s_skip.add_argument("date", type=date.fromisoformat)
+    s_cancel = s_sub.add_parser("cancel", help="cancel a session and its reminders")
+    s_cancel.add_argument("session_id", type=int)
+    s_rem = s_sub.add_parser("reminders", help="when session reminders go out")
+    s_rem.add_argument("--program", help="the program's name or id")
+    s_rem.add_argument("--day-before", help="local time the day before (18:00), or off")
+    s_rem.add_argument("--hours-before", help="hours before the start (2), or off")
+    s_att = s_sub.add_parser(
+        "attendance",
+        help="mark attendance from a CSV file with the columns session,date,client,status",
+        description="Mark attendance from a CSV file. Columns: session (the id `sessions "
+        "list` prints), date (the local date of the session, YYYY-MM-DD), client (the "
+        "pseudonym code) and status (present, absent or excused). An absence without an "
+        '"I can\'t make it" raises one same-day flag, as the one-tap /attendance does; '
+        "importing the same file again changes nothing. Bad rows are reported by their "
+        "row number (the header is row 1) and the good rows are still applied; the exit "
+        "code is 2 if any row was bad.",
+    )
+    s_att.add_argument("file", type=Path)
+    s_att.add_argument("--program", help="the program's name or id")
+
 
 def _program_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--care-team-chat", help="the care team's Telegram group chat id")
@@ -79,6 +128,12 @@ def _program_options(parser: argparse.ArgumentParser) -> None:
         metavar="MINUTES",
         help="an unacknowledged urgent alert goes to every clinician after "
         "this, to the admins after twice this (default 15)",
+    )
+    parser.add_argument(
+        "--checkin-flags",
+        metavar="KEY=N,...",
+        help="check-in flag thresholds for the program, e.g. craving=8,low_mood=2 "
+        "('default' clears them); clinicians may override them per client",
     )
 
 
@@ -152,6 +207,17 @@ def _apply_options(program: Program, args: argparse.Namespace) -> None:
         if not 1 <= args.escalate_after <= 240:
             raise AdminError("--escalate-after must be between 1 and 240 minutes.")
         program.escalate_after_minutes = args.escalate_after
+    if args.checkin_flags is not None:
+        if args.checkin_flags.strip() == "default":
+            program.checkin_thresholds = None
+        else:
+            try:
+                program.checkin_thresholds = {
+                    **(program.checkin_thresholds or {}),
+                    **rules.parse_overrides(args.checkin_flags.replace(",", " ").split()),
+                }
+            except ValueError as exc:
+                raise AdminError(f"--checkin-flags: {exc}.") from exc
 
 
 async def _find_program(session: AsyncSession, ref: str) -> Program:
@@ -174,7 +240,13 @@ def _describe(program: Program) -> str:
         f"care-team chat {program.care_team_chat_id or '-'}  digests {digests}"
         f"  {on_call}  hours: {program.care_team_hours or '-'}"
         f"  escalate after {program.escalate_after_minutes} min"
+        f"  check-in flags: {_flags(program)}"
     )
+
+
+def _flags(program: Program) -> str:
+    th = rules.thresholds(program.checkin_thresholds)
+    return ",".join(f"{k}={getattr(th, k)}" for k in rules.THRESHOLD_KEYS)
 
 
 async def _bot_username(settings: Settings) -> str:
@@ -194,22 +266,34 @@ async def _bot_username(settings: Settings) -> str:
 # --- commands -------------------------------------------------------------------------
 
 
-async def run_admin(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+async def run_admin(
+    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO | None = None
+) -> int:
     engine = make_engine(settings.database_url)
+    status = 0
     try:
         await ensure_schema_current(engine)
         sessions = make_sessionmaker(engine)
         now = datetime.now(UTC)
+        changed: list[int] = []
         async with session_scope(sessions) as session:
             if args.admin_what == "program":
                 await _program(session, args, out, now)
+            elif args.admin_what == "sessions" and args.admin_action == "attendance":
+                status = await _attendance(session, args, out, err or sys.stderr, now)
+            elif args.admin_what == "sessions":
+                changed = await _sessions(session, args, out, now)
             else:
                 await _clinician(session, args, out, now, settings)
+        if changed:
+            from bot.sessions import replan
+
+            await replan(engine, changed, now)
     except IntegrityError:
         raise AdminError("A program with that name already exists.") from None
     finally:
         await engine.dispose()
-    return 0
+    return status
 
 
 async def _program(
@@ -316,3 +400,263 @@ async def _clinician(
         at=now,
     )
     print(f"Clinician {clinician.id} ({clinician.display_name or '-'}) is deactivated.", file=out)
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+
+async def _one_program(session: AsyncSession, ref: str | None) -> Program:
+    if ref:
+        return await _find_program(session, ref)
+    programs = (await session.exec(select(Program).limit(2))).all()
+    if len(programs) != 1:
+        raise AdminError("Name the program with --program (there is not exactly one).")
+    return programs[0]
+
+
+def _describe_series(series: SessionSeries, code: str | None) -> str:
+    who = code or ("aftercare group" if series.audience.value == "aftercare" else "everyone")
+    repeat = series.rrule or "once"
+    skips = f"  except {','.join(series.exdates)}" if series.exdates else ""
+    state = "  CANCELLED" if series.cancelled_at else ""
+    return (
+        f"{series.id}  {series.title}  {series.starts_on} {series.start_time} "
+        f"({series.duration_minutes} min, {series.timezone})  {repeat}  [{who}]{skips}{state}"
+    )
+
+
+async def _attendance(
+    session: AsyncSession, args: argparse.Namespace, out: TextIO, err: TextIO, now: datetime
+) -> int:
+    """`sessions attendance FILE.csv`: 0, or 2 if any row was bad (the rest applied)."""
+    from bot.attendance_import import AttendanceFileError, import_attendance, read_rows
+    from bot.content import DEFAULT_CONTENT_DIR, load_content
+
+    program = await _one_program(session, args.program)
+    try:
+        rows = read_rows(args.file.read_bytes())
+    except OSError as exc:
+        raise AdminError(f"Cannot read {args.file}: {exc.strerror}.") from None
+    except AttendanceFileError as exc:
+        raise AdminError(f"{args.file}: {exc}.") from None
+    result = await import_attendance(
+        session, content=load_content(DEFAULT_CONTENT_DIR), program=program, rows=rows, now=now
+    )
+    for line in result.bad:
+        print(f"{args.file.name} {line}", file=err)
+    print(
+        f"{program.name}: {result.marked} marked, {result.unchanged} unchanged, "
+        f"{len(result.bad)} bad row(s) from {args.file.name}; "
+        f"{result.flagged} absence(s) without notice flagged to the care team.",
+        file=out,
+    )
+    return 2 if result.bad else 0
+
+
+async def _sessions(
+    session: AsyncSession, args: argparse.Namespace, out: TextIO, now: datetime
+) -> list[int]:
+    """The sessions commands; returns the ids of series whose reminders must be replanned."""
+    from bot.calendar_ics import ExportedSeries, IcsError, read_ics, write_ics
+    from bot.session_schedule import validate_rrule
+    from bot.sessions import withdraw_reminders
+
+    action = args.admin_action
+    if action in ("skip", "cancel"):
+        series = await session.get(SessionSeries, args.session_id)
+        if series is None:
+            raise AdminError(f"There is no session {args.session_id}.")
+        if action == "cancel":
+            series.cancelled_at = now
+        else:
+            series.exdates = sorted({*series.exdates, args.date.isoformat()})
+        series.updated_at = now
+        await session.flush()
+        withdrawn = await withdraw_reminders(session, [series.id or 0])
+        audit(session, actor="admin-cli", action=f"session_{action}", at=now, series=series.id)
+        print(
+            f"{_describe_series(series, None)}\n{withdrawn} planned reminder(s) withdrawn.",
+            file=out,
+        )
+        return [series.id or 0]
+    program = await _one_program(session, args.program)
+    assert program.id is not None
+    if action == "reminders":
+        for name in ("day_before", "hours_before"):
+            value = getattr(args, name)
+            if value is None:
+                continue
+            if value.lower() == "off":
+                setattr(program, f"reminder_{name}", None)
+            elif name == "day_before":
+                try:
+                    hh, mm = (int(p) for p in value.split(":"))
+                    if not (0 <= hh < 24 and 0 <= mm < 60):
+                        raise ValueError
+                except ValueError:
+                    raise AdminError("--day-before must be a time like 18:00, or off.") from None
+                program.reminder_day_before = f"{hh:02d}:{mm:02d}"
+            else:
+                if not value.isdigit() or not 1 <= int(value) <= 48:
+                    raise AdminError("--hours-before must be 1 to 48, or off.")
+                program.reminder_hours_before = int(value)
+        print(
+            f"{program.name}: day before at {program.reminder_day_before or 'off'}, "
+            f"{program.reminder_hours_before or 'off'} hour(s) before.",
+            file=out,
+        )
+        return []
+    existing = (
+        await session.exec(
+            select(SessionSeries)
+            .where(SessionSeries.program_id == program.id)
+            .order_by(col(SessionSeries.id))
+        )
+    ).all()
+    if action == "list":
+        for series in existing:
+            code = None
+            if series.client_id is not None:
+                client = await session.get(Client, series.client_id)
+                code = client.code if client else "?"
+            print(_describe_series(series, code), file=out)
+        if not existing:
+            print("No sessions yet: `python -m bot admin sessions import FILE.ics`.", file=out)
+        return []
+    if action == "export":
+        data = write_ics(
+            [
+                ExportedSeries(
+                    uid=s.uid or f"waypoint-session-{s.id}@{program.id}",
+                    title=s.title,
+                    zone=s.timezone,
+                    starts_on=s.starts_on,
+                    start_time=s.start_time,
+                    duration_minutes=s.duration_minutes,
+                    rrule=s.rrule,
+                    exdates=tuple(s.exdates),
+                )
+                for s in existing
+                if s.cancelled_at is None and s.audience.value != "client"
+            ],
+            program.name,
+        )
+        if args.file is None:
+            print(data.decode(), file=out, end="")
+        else:
+            args.file.write_bytes(data)
+            print(f"Wrote {args.file}.", file=out)
+        return []
+    if action == "add":
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            raise AdminError("--start must look like 2026-03-03T18:00.") from None
+        rule = None
+        try:
+            if args.rrule:
+                rule = validate_rrule(args.rrule)
+            elif args.days:
+                rule = validate_rrule(f"FREQ=WEEKLY;BYDAY={args.days.upper()}")
+        except ValueError as exc:
+            raise AdminError(f"That rule cannot be read: {exc}.") from None
+        client_id = None
+        if args.client:
+            client = (
+                await session.exec(
+                    select(Client).where(
+                        Client.program_id == program.id, Client.code == args.client.upper()
+                    )
+                )
+            ).first()
+            if client is None:
+                raise AdminError(f"There is no client {args.client} in {program.name}.")
+            client_id = client.id
+        series = SessionSeries(
+            program_id=program.id,
+            title=_name(args.title)[:120],
+            kind=args.kind if client_id else "group",
+            audience=SessionAudience.client
+            if client_id
+            else (SessionAudience.aftercare if args.aftercare else SessionAudience.program),
+            client_id=client_id,
+            timezone=program.timezone,
+            starts_on=start.date(),
+            start_time=f"{start:%H:%M}",
+            duration_minutes=max(1, args.minutes),
+            rrule=rule,
+            created_by="admin-cli",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(series)
+        await session.flush()
+        audit(session, actor="admin-cli", action="session_added", at=now, series=series.id)
+        print(_describe_series(series, args.client), file=out)
+        return [series.id or 0]
+    # import
+    try:
+        events = read_ics(args.file.read_bytes(), program.timezone)
+    except OSError as exc:
+        raise AdminError(f"Cannot read {args.file}: {exc.strerror}.") from None
+    except IcsError as exc:
+        raise AdminError(f"{args.file}: {exc}.") from None
+    except ValueError as exc:
+        raise AdminError(f"{args.file}: a rule cannot be read ({exc}).") from None
+    by_uid = {s.uid: s for s in existing if s.uid}
+    changed: list[int] = []
+    added = updated = cancelled = 0
+    for event in events:
+        series = by_uid.get(event.uid)
+        if series is None:
+            if event.cancelled:
+                continue
+            series = SessionSeries(
+                program_id=program.id,
+                title=event.title,
+                uid=event.uid,
+                timezone=event.zone,
+                starts_on=event.starts_on,
+                start_time=event.start_time,
+                duration_minutes=event.duration_minutes,
+                rrule=event.rrule,
+                exdates=event.exdates,
+                created_by="admin-cli",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(series)
+            added += 1
+        else:
+            series.title = event.title
+            series.timezone = event.zone
+            series.starts_on = event.starts_on
+            series.start_time = event.start_time
+            series.duration_minutes = event.duration_minutes
+            series.rrule = event.rrule
+            series.exdates = event.exdates
+            series.updated_at = now
+            if event.cancelled and series.cancelled_at is None:
+                series.cancelled_at = now
+                cancelled += 1
+            else:
+                updated += 1
+        await session.flush()
+        changed.append(series.id or 0)
+    withdrawn = await withdraw_reminders(session, changed)
+    audit(
+        session,
+        actor="admin-cli",
+        action="sessions_imported",
+        at=now,
+        program_id=program.id,
+        added=added,
+        updated=updated,
+        cancelled=cancelled,
+    )
+    print(
+        f"{program.name}: {added} session(s) added, {updated} updated, {cancelled} cancelled"
+        f" from {args.file.name}; {withdrawn} planned reminder(s) withdrawn.",
+        file=out,
+    )
+    return changed

@@ -21,13 +21,20 @@ from telegram.ext import (
 
 from bot.features import (
     account,
+    aftercare,
+    breathe,
     careteam,
     careteam_alerts,
+    checkin,
     crisis,
     delivery,
     enrollment,
+    learn,
+    medication,
     privacy,
+    progress,
     safetyplan,
+    sessions,
     welcome,
 )
 from bot.inbox import Inbox, InboxQueue, resume_unfinished
@@ -39,12 +46,21 @@ log = logging.getLogger(__name__)
 
 # Order matters within a group: the first matching handler wins. `careteam` comes before
 # `account` (a clinician's "/pause CODE" before a client's "/pause"), and `welcome`
-# answers whatever no other feature claimed, so it comes last.
+# answers whatever no other feature claimed, so it comes last. `aftercare` comes before
+# `careteam` ("/discharge CODE aftercare" is a step-down); `sessions`, `checkin`, `learn`
+# and `breathe` before `account` (the menu's buttons).
 FEATURES = (
     crisis,
     enrollment,
+    aftercare,
+    sessions,
+    medication,
     careteam,
     careteam_alerts,
+    checkin,
+    learn,
+    breathe,
+    progress,
     account,
     privacy,
     delivery,

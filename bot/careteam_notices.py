@@ -21,9 +21,7 @@ EVENTS = ("joined", "paused", "resumed", "left", "deleted", "reachable")
 
 # The care team must learn of every change (a duplicate is harmless, a loss is not), and a
 # notice about a client who left is still sent: the client need not be active.
-NOTICE = register_kind(
-    Kind(NOTICE_KIND, Rule.at_least_once, grace=None, needs_active_client=False)
-)
+NOTICE = register_kind(Kind(NOTICE_KIND, Rule.at_least_once, grace=None, needs_active_client=False))
 
 
 async def notify_care_team(

@@ -29,9 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("start", help="migrate and run the bot if a token is set, else the demo")
     sub.add_parser("run", help="run the bot by long polling (needs TELEGRAM_BOT_TOKEN)")
-    sub.add_parser(
-        "webhook", help="run the bot by webhook (needs WEBHOOK_URL and WEBHOOK_SECRET)"
-    )
+    sub.add_parser("webhook", help="run the bot by webhook (needs WEBHOOK_URL and WEBHOOK_SECRET)")
     sub.add_parser("dispatch", help="only plan and send scheduled messages (any number may run)")
     sub.add_parser("deliveries", help="scheduled messages: counts, oldest due, recent failures")
     health = sub.add_parser(

@@ -11,6 +11,8 @@ resolved a minute before. No Telegram here.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +49,40 @@ CHANGES = (
     "client_discharge",
     "client_reachable",
 )
+
+
+@dataclass(frozen=True)
+class DigestScope:
+    """What one clinician's digest covers: their caseload (admins: the whole program)."""
+
+    clinician: Clinician
+    program: Program
+    caseload: Sequence[Client]
+    since: datetime
+    now: datetime
+
+
+# A feature's part of the digest (check-ins, lessons, sessions): text to append after
+# the alerts, or None when it has nothing to say. Registered at import, called in order.
+DigestSection = Callable[[AsyncSession, Content, DigestScope], Awaitable[str | None]]
+_SECTIONS: list[DigestSection] = []
+
+
+def register_digest_section(section: DigestSection) -> DigestSection:
+    if section not in _SECTIONS:
+        _SECTIONS.append(section)
+    return section
+
+
+# Kinds sent to each clinician right after their digest (a chart); each renderer gets the
+# digest's payload (program_id, since, clinician_id) and may Skip.
+_COMPANIONS: list[str] = []
+COMPANION_DELAY = timedelta(seconds=1)
+
+
+def register_digest_companion(kind: str) -> None:
+    if kind not in _COMPANIONS:
+        _COMPANIONS.append(kind)
 
 
 async def digest_text(
@@ -147,6 +183,11 @@ async def digest_text(
                 for e in events
             )
         )
+    scope = DigestScope(clinician, program, caseload, since, now)
+    for section in _SECTIONS:
+        text = await section(session, content, scope)
+        if text:
+            parts.append(text)
     return "\n\n".join(parts)
 
 
@@ -237,6 +278,16 @@ async def build_rows(
                 "dedupe_key": _key(program, slot, hhmm, f"clinician{clinician.id}"),
             }
         )
+        for kind in _COMPANIONS:
+            rows.append(
+                {
+                    "kind": kind,
+                    "recipient_chat_id": clinician.telegram_user_id,
+                    "due_at": slot.at + COMPANION_DELAY,
+                    "payload": {**payload, "clinician_id": clinician.id},
+                    "dedupe_key": _key(program, slot, hhmm, f"clinician{clinician.id}:{kind}"),
+                }
+            )
     return rows
 
 

@@ -6,18 +6,115 @@ export stays complete as the product grows.
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.models import AuditEvent, Client, Clinician, Delivery, Program
+from bot.checkin.store import ANSWER_COLUMNS
+from bot.models import (
+    AftercarePlan,
+    AuditEvent,
+    CareFlag,
+    CheckIn,
+    Client,
+    Clinician,
+    Delivery,
+    ExerciseRun,
+    LessonOverride,
+    LessonProgress,
+    MedicationAnswer,
+    PracticeSettings,
+    Program,
+    Screening,
+    SessionAttendance,
+    SessionMember,
+    SessionSeries,
+)
 from bot.safety_plan import SECTIONS, items_of, load_plan
 
 
 def _when(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
+
+
+def _days(days: str | None) -> list[str] | str:
+    """Check-in days ("135": ISO weekdays) by name; None is every day."""
+    if not days:
+        return "every day"
+    return [calendar.day_name[int(d) - 1] for d in days if d.isdigit() and 1 <= int(d) <= 7]
+
+
+def _series(series: SessionSeries) -> dict[str, Any]:
+    return {
+        "session": series.id,
+        "title": series.title,
+        "kind": series.kind,
+        "time_zone": series.timezone,
+        "first_date": series.starts_on.isoformat(),
+        "local_start_time": series.start_time,
+        "minutes": series.duration_minutes,
+        "repeats": series.rrule or "once",
+        "no_session_on": list(series.exdates or []),
+        "cancelled_at": _when(series.cancelled_at),
+    }
+
+
+async def _sessions_part(session: AsyncSession, client_id: int) -> dict[str, Any]:
+    """The sessions feature's rows about the client: the same rows /delete erases
+    (bot/roster.py `_erase_sessions_data`)."""
+    own = (
+        await session.exec(
+            select(SessionSeries)
+            .where(SessionSeries.client_id == client_id)
+            .order_by(col(SessionSeries.id))
+        )
+    ).all()
+    groups = (
+        await session.exec(
+            select(SessionSeries)
+            .join(SessionMember, col(SessionMember.series_id) == col(SessionSeries.id))
+            .where(SessionMember.client_id == client_id)
+            .order_by(col(SessionSeries.id))
+        )
+    ).all()
+    answers = (
+        await session.exec(
+            select(SessionAttendance, SessionSeries)
+            .join(SessionSeries, col(SessionSeries.id) == col(SessionAttendance.series_id))
+            .where(SessionAttendance.client_id == client_id)
+            .order_by(col(SessionAttendance.starts_at))
+        )
+    ).all()
+    flags = (
+        await session.exec(
+            select(CareFlag).where(CareFlag.client_id == client_id).order_by(col(CareFlag.at))
+        )
+    ).all()
+    return {
+        "your_own_sessions": [_series(s) for s in own],
+        "aftercare_groups_you_were_named_for": [_series(s) for s in groups],
+        "your_answers_and_attendance": [
+            {
+                "session": a.series_id,
+                "title": series.title,
+                "starts_at": _when(a.starts_at),
+                "your_answer": a.rsvp,
+                "reason": a.rsvp_reason,
+                "answered_at": _when(a.rsvp_at),
+                "asked_for_another_time_at": _when(a.reschedule_requested_at),
+                "attendance": a.attendance,
+                "attendance_marked_at": _when(a.marked_at),
+            }
+            for a, series in answers
+        ],
+        # Kept so a flag is raised once: what it was about and when.
+        "flags_raised_for_your_care_team": [
+            {"about": f.key.split(":", 1)[0], "at": _when(f.at)} for f in flags
+        ],
+    }
 
 
 async def export_client(session: AsyncSession, *, client: Client, now: datetime) -> dict[str, Any]:
@@ -34,6 +131,47 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
         )
     ).all()
     plan = await load_plan(session, client.id)
+    checkins = (
+        await session.exec(
+            select(CheckIn).where(CheckIn.client_id == client.id).order_by(col(CheckIn.local_date))
+        )
+    ).all()
+    screenings = (
+        await session.exec(
+            select(Screening)
+            .where(Screening.client_id == client.id)
+            .order_by(col(Screening.local_date))
+        )
+    ).all()
+    lessons = (
+        await session.exec(
+            select(LessonProgress)
+            .where(LessonProgress.client_id == client.id)
+            .order_by(col(LessonProgress.module))
+        )
+    ).all()
+    lesson_choices = (
+        await session.exec(select(LessonOverride).where(LessonOverride.client_id == client.id))
+    ).all()
+    practice = (
+        await session.exec(
+            select(ExerciseRun)
+            .where(ExerciseRun.client_id == client.id)
+            .order_by(col(ExerciseRun.started_at))
+        )
+    ).all()
+    practice_settings = await session.get(PracticeSettings, client.id)
+    sessions_part = await _sessions_part(session, client.id)
+    medication_answers = (
+        await session.exec(
+            select(MedicationAnswer)
+            .where(MedicationAnswer.client_id == client.id)
+            .order_by(col(MedicationAnswer.local_date), col(MedicationAnswer.slot))
+        )
+    ).all()
+    aftercare = (
+        await session.exec(select(AftercarePlan).where(AftercarePlan.client_id == client.id))
+    ).first()
     subject = f"client:{client.id}"
     events = (
         await session.exec(
@@ -56,6 +194,7 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
             "joined_at": _when(client.enrolled_at),
             "paused_at": _when(client.paused_at),
             "left_at": _when(client.left_at),
+            "care_stage": client.care_stage,
         },
         "settings": {
             "language": client.language,
@@ -63,6 +202,9 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
             "daily_check_in_time": client.checkin_time,
             "session_reminders": client.session_reminders,
             "medication_reminders": client.medication_reminders,
+            # Empty: one reminder a day at 09:00 (when medication reminders are on).
+            "medication_reminder_times": list(client.medication_times or []),
+            "check_in_days": _days(client.checkin_days),
         },
         "care_team": {
             "program": program.name if program else None,
@@ -74,6 +216,76 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
         "safety_plan": {
             **{section: items_of(plan, section) for section in SECTIONS},
             "updated_at": _when(plan.updated_at) if plan else None,
+        },
+        # The client's own words (SPEC module 16), as they typed them.
+        "aftercare_plan": {
+            "continuing_therapy": aftercare.therapy if aftercare else None,
+            "support_groups": aftercare.groups if aftercare else None,
+            "people_to_call": aftercare.people if aftercare else None,
+            "warning_signs": aftercare.warning_signs if aftercare else None,
+            "updated_at": _when(aftercare.updated_at) if aftercare else None,
+        },
+        "sessions": sessions_part,
+        "medication_reminder_answers": [
+            {
+                "date": m.local_date.isoformat(),
+                "reminder_time": m.slot,
+                "answer": m.answer,
+                "answered_at": _when(m.answered_at),
+            }
+            for m in medication_answers
+        ],
+        "check_ins": [
+            {
+                "date": c.local_date.isoformat(),
+                **{name: getattr(c, name) for name in ANSWER_COLUMNS},
+                "note": c.note,
+                "finished_at": _when(c.completed_at),
+            }
+            for c in checkins
+        ],
+        "weekly_questions": [
+            {
+                "kind": s.kind,
+                "date": s.local_date.isoformat(),
+                "answers": s.answers,
+                "result": s.result,
+            }
+            for s in screenings
+        ],
+        # Lessons: where you are, when you finished, and whether each check question was
+        # right the first time (nothing you typed: lessons take no typing).
+        "lessons": [
+            {
+                "lesson": row.module,
+                "position": row.position,
+                "started_at": _when(row.started_at),
+                "finished_at": _when(row.completed_at),
+                "check_questions_right_first_time": row.results,
+            }
+            for row in lessons
+        ],
+        "lessons_chosen_by_your_care_team": [
+            {"lesson": row.module, "choice": row.access.value, "at": _when(row.at)}
+            for row in lesson_choices
+        ],
+        "practice": [
+            {
+                "practice": run.exercise,
+                "version": run.variant,
+                "started_at": _when(run.started_at),
+                "ended_at": _when(run.ended_at),
+                "rating_before": run.before,
+                "rating_after": run.after,
+                "stopped_early": run.stopped_early,
+            }
+            for run in practice
+        ],
+        "practice_settings_from_your_care_team": {
+            "no_breath_holds": practice_settings.no_breath_holds if practice_settings else False,
+            "no_long_eyes_closed_practice": (
+                practice_settings.no_long_inward if practice_settings else False
+            ),
         },
         "messages_scheduled_for_you": [
             {

@@ -9,7 +9,7 @@ Datetimes are timezone-aware UTC (SQLModel 0.0.50 rejects naive ones).
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,6 +86,12 @@ class Program(SQLModel, table=True):
     # An urgent alert nobody acknowledged goes to every clinician after this, and to the
     # program's admins after twice this.
     escalate_after_minutes: int = 15
+    # The program's check-in flag thresholds (bot/checkin/rules.py), over the defaults.
+    checkin_thresholds: dict[str, int] | None = Field(default=None, sa_type=JSON)
+    # Session reminders: the local time of the day-before reminder (None: none), and how
+    # many hours before a session the same-day one comes (None: none).
+    reminder_day_before: str | None = Field(default="18:00", max_length=5)
+    reminder_hours_before: int | None = 2
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -127,6 +133,20 @@ class Client(SQLModel, table=True):
     setup_step: str | None = Field(default=None, max_length=32)
     session_reminders: bool = True
     medication_reminders: bool = False
+    # The check-in asks about the recovery medicine (D6) only when a clinician turned it
+    # on; the question never names the medicine.
+    checkin_medicine: bool = False
+    # The weekday (0 = Monday) of the weekly safety questions and the longer check-in;
+    # None: the weekday the client joined.
+    weekly_day: int | None = None
+    # The clinician's overrides of the program's check-in flag thresholds.
+    checkin_thresholds: dict[str, int] | None = Field(default=None, sa_type=JSON)
+    # Local "HH:MM" times of the medication reminder (opt-in); empty: one at 09:00.
+    medication_times: list[str] = Field(default_factory=list, sa_type=JSON)
+    # "iop" while in the program; "aftercare" after a step-down (history is kept).
+    care_stage: str = Field(default="iop", max_length=16)
+    # ISO weekdays (1 = Monday) the check-in is planned on, e.g. "135"; None: every day.
+    checkin_days: str | None = Field(default=None, max_length=7)
     created_at: datetime = Field(default_factory=utcnow)
     enrolled_at: datetime | None = None  # consent given
     paused_at: datetime | None = None
@@ -331,6 +351,299 @@ class SafetyPlan(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class CheckIn(SQLModel, table=True):
+    """One client's check-in of one local day; a second check-in that day updates it.
+
+    `step` is the question waiting for an answer (None: finished). An answer is written
+    with `WHERE step = <its question>`, so a double tap, an old button or a second worker
+    cannot write twice, and a restart resumes at `step` (DESIGN: "Conversations are rows").
+    """
+
+    __table_args__ = (sa.UniqueConstraint("client_id", "local_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    local_date: date
+    step: str | None = Field(default=None, max_length=16)
+    # The Telegram update that wrote the latest answer: when the bot stopped between saving
+    # it and asking the next question, the inbox handles that update again on start, and
+    # this tells a replay (ask again) from a double tap (change nothing).
+    last_update_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    rounds: int = 1  # how many times it was started that day
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None
+    craving: int | None = None  # D1, 0-10
+    mood: int | None = None  # D2, 0-10
+    sleep_hours: str | None = Field(default=None, max_length=16)  # D3 band
+    sleep_quality: str | None = Field(default=None, max_length=8)
+    triggers: str | None = Field(default=None, max_length=120)  # D4, comma-separated keys
+    use: str | None = Field(default=None, max_length=8)  # D5: no, yes, skip
+    substances: str | None = Field(default=None, max_length=120)  # comma-separated keys
+    safe_now: str | None = Field(default=None, max_length=8)
+    medicine: str | None = Field(default=None, max_length=8)  # D6: taken, missed, not_due
+    confidence: int | None = None  # D7, 0-10
+    support: str | None = Field(default=None, max_length=8)  # D8: yes, no
+    # "Anything else?": the client's own words, sealed; read by their clinician only.
+    note: str | None = Field(default=None, sa_type=SealedText)
+    # This check-in carries the suicide-risk questions (weekly, or after low mood).
+    asq_due: bool = False
+
+
+class CravingMoment(SQLModel, table=True):
+    """Every craving answer, also several in a day (the check-in keeps the latest)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    checkin_id: int = Field(foreign_key="checkin.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    craving: int
+
+
+class Screening(SQLModel, table=True):
+    """A weekly questionnaire: "asq" (suicide-risk questions) or "bam" (the longer
+    check-in). Answers are question key -> answer; `result` holds the tier or scores."""
+
+    __table_args__ = (sa.UniqueConstraint("client_id", "kind", "local_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    kind: str = Field(max_length=8)
+    local_date: date
+    step: str | None = Field(default=None, max_length=16)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    started_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None
+
+
+class CheckinFlag(SQLModel, table=True):
+    """A check-in rule that fired, once per key ("craving:2026-06-10"): the unique key
+    makes an alert exactly once, whichever worker or second check-in sees it."""
+
+    __table_args__ = (sa.UniqueConstraint("client_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    key: str = Field(max_length=48)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    raised_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionAudience(enum.StrEnum):
+    program = "program"  # every client of the program in the IOP stage
+    client = "client"  # one client (individual or family therapy)
+    aftercare = "aftercare"  # the clients a clinician named at step-down
+
+
+class SessionSeries(SQLModel, table=True):
+    """A session on the program's timetable: recurring (an RRULE) or one-off.
+
+    Times are local wall times in `timezone` (the program's unless imported otherwise);
+    each occurrence is computed from its local date, so daylight-saving changes keep it
+    at the same local hour. `exdates` lists the local dates with no session (holidays).
+    The title is for staff; clients see only a neutral name of the kind.
+    """
+
+    __table_args__ = (sa.UniqueConstraint("program_id", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    title: str = Field(max_length=120)
+    kind: str = Field(default="group", max_length=16)  # group, individual, family
+    audience: SessionAudience = Field(
+        default=SessionAudience.program, sa_type=_enum(SessionAudience)
+    )
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    timezone: str = Field(max_length=64)
+    starts_on: date  # the local date of the first occurrence
+    start_time: str = Field(max_length=5)  # local "HH:MM"
+    duration_minutes: int = 60
+    rrule: str | None = Field(default=None, max_length=500)  # None: one-off
+    exdates: list[str] = Field(default_factory=list, sa_type=JSON)  # local ISO dates
+    uid: str | None = Field(default=None, max_length=255)  # iCalendar UID, when imported
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    cancelled_at: datetime | None = None
+
+
+class SessionMember(SQLModel, table=True):
+    """A client in an aftercare group (audience "aftercare")."""
+
+    __table_args__ = (sa.UniqueConstraint("series_id", "client_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="sessionseries.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+
+
+class SessionAttendance(SQLModel, table=True):
+    """One client at one occurrence: their RSVP and the attendance marked after."""
+
+    __table_args__ = (sa.UniqueConstraint("series_id", "client_id", "occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="sessionseries.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    occurrence: str = Field(max_length=13)  # local start, "20260310T1800"
+    starts_at: datetime = Field(index=True)
+    rsvp: str | None = Field(default=None, max_length=8)  # going, late, cant
+    rsvp_reason: str | None = Field(default=None, max_length=16)
+    rsvp_at: datetime | None = None
+    reschedule_requested_at: datetime | None = None
+    attendance: str | None = Field(default=None, max_length=8)  # present, absent, excused
+    marked_by: int | None = Field(default=None, foreign_key="clinician.id")
+    marked_at: datetime | None = None
+
+
+class MedicationAnswer(SQLModel, table=True):
+    """The client's answer to one medication reminder (never which medicine)."""
+
+    __table_args__ = (sa.UniqueConstraint("client_id", "local_date", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    local_date: date
+    slot: str = Field(max_length=5)  # the reminder's local "HH:MM"
+    answer: str = Field(max_length=8)  # taken, later, skipped
+    answered_at: datetime
+
+
+class CareFlag(SQLModel, table=True):
+    """A flag raised at most once: the unique key (e.g. one absence) makes a second
+    attempt, a double tap or another worker, a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120, unique=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class AftercarePlan(SQLModel, table=True):
+    """The client's plan for after the program (SPEC module 16): their own words, sealed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", unique=True)
+    therapy: str | None = Field(default=None, sa_type=SealedText)
+    groups: str | None = Field(default=None, sa_type=SealedText)
+    people: str | None = Field(default=None, sa_type=SealedText)
+    warning_signs: str | None = Field(default=None, sa_type=SealedText)
+    editing: str | None = Field(default=None, max_length=16)  # the part being typed
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionDraft(SQLModel, table=True):
+    """A clinician's `/session add` in progress: the answers so far, one row each."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    clinician_id: int = Field(foreign_key="clinician.id", unique=True)
+    step: str = Field(max_length=16)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- Learn and Breathe (lessons and guided practice) -----------------------------------
+# Every row below belongs to one client and goes with them: deleting a client deletes
+# these rows in the database (ON DELETE CASCADE).
+
+
+class LessonProgress(SQLModel, table=True):
+    """How far a client is in one lesson, card by card. Only the position, completion and
+    right/wrong of each check question are kept: never anything the client typed."""
+
+    __table_args__ = (sa.UniqueConstraint("client_id", "module"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True, ondelete="CASCADE")
+    module: int  # the lesson's number
+    # 0 .. cards-1: the card shown; cards + i: check question i.
+    position: int = 0
+    # Check question index -> right the first time (the first answer only).
+    results: dict[str, bool] = Field(default_factory=dict, sa_type=JSON)
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None  # the first time the lesson was finished
+
+
+class LessonAccess(enum.StrEnum):
+    assigned = "assigned"  # opened, and first on the client's list
+    unlocked = "unlocked"  # opened before its week
+    hidden = "hidden"  # not offered to this client
+
+
+class LessonOverride(SQLModel, table=True):
+    """A clinician's choice about one lesson for one client (`/assign CODE N ...`)."""
+
+    __table_args__ = (sa.UniqueConstraint("client_id", "module"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True, ondelete="CASCADE")
+    module: int
+    access: LessonAccess = Field(sa_type=_enum(LessonAccess))
+    clinician_id: int | None = Field(default=None, foreign_key="clinician.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class PracticeSettings(SQLModel, table=True):
+    """A clinician's safety settings for one client's practice (SPEC §2.1 rules 3-4)."""
+
+    client_id: int = Field(primary_key=True, foreign_key="client.id", ondelete="CASCADE")
+    # No breath-holds (pregnant, heart or lung conditions): box breathing's holds and
+    # TIPP's cold water and hard exercise are not offered.
+    no_breath_holds: bool = False
+    # No long eyes-closed or body-focused practice (psychosis, dissociation, withdrawal).
+    no_long_inward: bool = False
+    updated_by: int | None = Field(default=None, foreign_key="clinician.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProgramLessons(SQLModel, table=True):
+    """A program's lesson settings: a mental-health-only program hides the
+    substance-specific lessons (SPEC §1.2)."""
+
+    program_id: int = Field(primary_key=True, foreign_key="program.id")
+    mental_health_only: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RunStatus(enum.StrEnum):
+    rating_before = "rating_before"  # asked the 0-10 rating before the steps
+    running = "running"  # steps are being sent
+    rating_after = "rating_after"  # asked the rating after
+    finished = "finished"
+    ended = "ended"  # left without an after rating (another practice started)
+
+
+class ExerciseRun(SQLModel, table=True):
+    """One guided practice of one client, with its step and its ratings.
+
+    The step being shown and when the next one is due are on the row, so a restart (or
+    another worker) goes on from here: each step is claimed with a conditional UPDATE
+    on `step`, so it is sent at most once, and a run whose next step is long overdue is
+    ended with one message instead of a burst of stale steps."""
+
+    __table_args__ = (sa.Index("ix_exerciserun_status_next_at", "status", "next_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True, ondelete="CASCADE")
+    exercise: str = Field(max_length=24)
+    variant: str = Field(max_length=24)
+    status: RunStatus = Field(default=RunStatus.rating_before, sa_type=_enum(RunStatus))
+    step: int = -1  # index of the step shown; -1 before the first
+    next_at: datetime | None = None  # when the next step is due (while running)
+    message_id: int | None = Field(default=None, sa_type=sa.BigInteger)  # the count being edited
+    before: int | None = None  # 0-10, craving or distress
+    after: int | None = None
+    stopped_early: bool = False
+    interrupted: bool = False  # the bot was away past the step's time
+    distress_rose: bool = False  # SPEC §2.1 rule 2 fired (an alert was raised)
+    source: str = Field(default="menu", max_length=16)  # menu, lesson, checkin
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    ended_at: datetime | None = None
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Program,
     Clinician,
@@ -342,6 +655,22 @@ TABLES: tuple[type[SQLModel], ...] = (
     Alert,
     AlertAction,
     SafetyPlan,
+    CheckIn,
+    CravingMoment,
+    Screening,
+    CheckinFlag,
+    SessionSeries,
+    SessionMember,
+    SessionAttendance,
+    MedicationAnswer,
+    CareFlag,
+    AftercarePlan,
+    SessionDraft,
+    LessonProgress,
+    LessonOverride,
+    PracticeSettings,
+    ProgramLessons,
+    ExerciseRun,
 )
 # The delivery engine's bookkeeping. Not in TABLES, which lists the tables holding
 # people's records: a handled update keeps no words and, for someone who is not a

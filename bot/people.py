@@ -37,24 +37,26 @@ class Who:
 
 
 async def identify(session: AsyncSession, telegram_user_id: int) -> Who:
-    client = (
+    """One query for a client (with their program), one more for anyone else: this runs
+    on every update, so it is kept to the fewest round trips."""
+    found = (
         await session.exec(
-            select(Client).where(
-                Client.telegram_user_id == telegram_user_id, col(Client.status).in_(ENROLLED)
-            )
+            select(Client, Program)
+            .join(Program, col(Program.id) == Client.program_id)
+            .where(Client.telegram_user_id == telegram_user_id, col(Client.status).in_(ENROLLED))
         )
     ).first()
-    if client is not None:
-        return Who(client=client, program=await session.get(Program, client.program_id))
-    clinician = (
+    if found is not None:
+        return Who(client=found[0], program=found[1])
+    staff = (
         await session.exec(
-            select(Clinician).where(
-                Clinician.telegram_user_id == telegram_user_id, col(Clinician.active).is_(True)
-            )
+            select(Clinician, Program)
+            .join(Program, col(Program.id) == Clinician.program_id)
+            .where(Clinician.telegram_user_id == telegram_user_id, col(Clinician.active).is_(True))
         )
     ).first()
-    if clinician is not None:
-        return Who(clinician=clinician, program=await session.get(Program, clinician.program_id))
+    if staff is not None:
+        return Who(clinician=staff[0], program=staff[1])
     return Who()
 
 

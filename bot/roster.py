@@ -21,16 +21,20 @@ from bot.models import (
     Alert,
     AlertAction,
     AuditEvent,
+    CheckIn,
+    CheckinFlag,
     Client,
     ClientStatus,
     Clinician,
     ClinicianRole,
+    CravingMoment,
     Delivery,
     EnrollmentAttempt,
     Invitation,
     InvitePurpose,
     Program,
     SafetyPlan,
+    Screening,
 )
 
 WRONG_TOKENS_PER_HOUR = 5
@@ -259,6 +263,19 @@ async def find_client_by_code(
     ).first()
 
 
+async def clinicians_client(
+    session: AsyncSession, *, clinician: Clinician, code: str
+) -> Client | None:
+    """The client with this code if this clinician may see them: their own, or any client
+    of the program for an admin; None otherwise (the caller says "no such client")."""
+    client = await find_client_by_code(session, program_id=clinician.program_id, code=code)
+    if client is None:
+        return None
+    if clinician.role is not ClinicianRole.admin and client.primary_clinician_id != clinician.id:
+        return None
+    return client
+
+
 async def caseload(session: AsyncSession, *, clinician: Clinician) -> list[Client]:
     """A clinician's own clients (an admin sees the whole program), by code."""
     query = select(Client).where(Client.program_id == clinician.program_id)
@@ -274,6 +291,30 @@ async def client_by_telegram_id(session: AsyncSession, *, telegram_user_id: int)
     ).first()
 
 
+async def _erase_sessions_data(session: AsyncSession, client_id: int) -> None:
+    """Sessions, daily reminders and aftercare rows about a client (their one-off
+    sessions with everything attached to them)."""
+    from bot.models import (
+        AftercarePlan,
+        CareFlag,
+        MedicationAnswer,
+        SessionAttendance,
+        SessionMember,
+        SessionSeries,
+    )
+
+    own = select(SessionSeries.id).where(SessionSeries.client_id == client_id)
+    for table in (SessionAttendance, SessionMember):
+        await session.exec(  # type: ignore[call-overload]
+            delete(table).where(
+                or_(col(table.client_id) == client_id, col(table.series_id).in_(own))
+            )
+        )
+    for table in (CareFlag, MedicationAnswer, AftercarePlan):  # type: ignore[assignment]
+        await session.exec(delete(table).where(col(table.client_id) == client_id))  # type: ignore[call-overload]
+    await session.exec(delete(SessionSeries).where(col(SessionSeries.client_id) == client_id))  # type: ignore[call-overload]
+
+
 async def erase_client(session: AsyncSession, *, client: Client, now: datetime) -> None:
     """Erase everything about a client; keep one audit entry that a deletion happened.
 
@@ -284,12 +325,16 @@ async def erase_client(session: AsyncSession, *, client: Client, now: datetime) 
     assert client.id is not None
     subject = f"client:{client.id}"
     alert_ids = select(Alert.id).where(Alert.client_id == client.id)
+    # Check-in records: flags first (they point at alerts), moments before their check-in.
+    for model in (CheckinFlag, CravingMoment, Screening, CheckIn):
+        await session.exec(delete(model).where(col(model.client_id) == client.id))  # type: ignore[call-overload,attr-defined]
     await session.exec(delete(AlertAction).where(col(AlertAction.alert_id).in_(alert_ids)))  # type: ignore[call-overload]
     await session.exec(  # type: ignore[call-overload]
         update(Clinician)
         .where(col(Clinician.note_for_alert_id).in_(alert_ids))
         .values(note_for_alert_id=None)
     )
+    await _erase_sessions_data(session, client.id)
     await session.exec(delete(Alert).where(col(Alert.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(delete(Delivery).where(col(Delivery.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(delete(Invitation).where(col(Invitation.client_id) == client.id))  # type: ignore[call-overload]

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.content.learning import MODULE_FILE, ExerciseFile, LearnFile, ModuleFile
 from bot.content.markup import placeholders, render
 from bot.content.schema import (
     CARD_FIELDS,
@@ -25,6 +26,7 @@ from bot.content.schema import (
     AccountFile,
     AccountTexts,
     AlertsFile,
+    CheckinFile,
     CrisisText,
     CrisisTexts,
     Discreet,
@@ -35,6 +37,7 @@ from bot.content.schema import (
     ResourceKind,
     ResourcesFile,
     SafetyPlanFile,
+    SessionsFile,
     SetupTexts,
     StaffTexts,
     StyleRules,
@@ -51,9 +54,15 @@ LANGUAGE_FILES = (
     "account.yaml",
     "alerts.yaml",
     "safetyplan.yaml",
+    "checkin.yaml",
+    "sessions.yaml",
     "crisis.yaml",
     "style.yaml",
+    "learn.yaml",
 )
+# Lessons and practices: one file each in these folders of a language folder.
+MODULES_DIR = "modules"
+EXERCISES_DIR = "exercises"
 # Language folders are ISO 639 codes ("en", "es"); other folders (e.g. safety/) are not ours.
 _LANGUAGE_DIR = re.compile(r"[a-z]{2,3}")
 # People say GB; the resource table says UK.
@@ -233,8 +242,14 @@ class LanguagePack:
     accounts: AccountFile  # joining, set-up, the menu and the client's own settings
     alerts: AlertsFile  # the crisis reply to a client, and alerts to the care team
     safety_plan_file: SafetyPlanFile  # the client's safety plan (safetyplan.yaml)
+    checkin: CheckinFile  # the daily check-in and the weekly screens (checkin.yaml)
+    sessions: SessionsFile  # sessions, reminders, daily reminders, aftercare plan
     crisis: CrisisTexts
     style: StyleRules
+    learning: LearnFile  # Learn and Breathe: menus, prompts, staff views (learn.yaml)
+    # file name -> lesson (modules/NN_slug.yaml) and practice (exercises/slug.yaml)
+    module_files: dict[str, ModuleFile]
+    exercise_files: dict[str, ExerciseFile]
     # region -> rendered card parts (numbers filled in), built and checked at load
     _cards: dict[str, tuple[str, ...]] = field(repr=False)
 
@@ -280,6 +295,22 @@ class LanguagePack:
     @property
     def safety_plan(self) -> SafetyPlanFile:
         return self.safety_plan_file
+
+    @property
+    def modules(self) -> list[ModuleFile]:
+        """The lessons, by number."""
+        return sorted(self.module_files.values(), key=lambda m: m.number)
+
+    def module(self, number: int) -> ModuleFile | None:
+        return next((m for m in self.module_files.values() if m.number == number), None)
+
+    @property
+    def exercises(self) -> list[ExerciseFile]:
+        """The practices, in their list order."""
+        return sorted(self.exercise_files.values(), key=lambda e: e.order)
+
+    def exercise(self, slug: str) -> ExerciseFile | None:
+        return self.exercise_files.get(f"{slug}.yaml")
 
 
 @dataclass(frozen=True)
@@ -341,6 +372,11 @@ class Content:
                 ("account.yaml", pack.accounts),
                 ("alerts.yaml", pack.alerts),
                 ("safetyplan.yaml", pack.safety_plan_file),
+                ("checkin.yaml", pack.checkin),
+                ("sessions.yaml", pack.sessions),
+                ("learn.yaml", pack.learning),
+                *((f"{MODULES_DIR}/{name}", m) for name, m in pack.module_files.items()),
+                *((f"{EXERCISES_DIR}/{name}", e) for name, e in pack.exercise_files.items()),
             ):
                 for path, text, limit, discreet in _walk_graded(model, "", ()):
                     out.append(
@@ -370,25 +406,47 @@ class Content:
 CRISIS_LIMIT: GradeLimit = next(m for m in CrisisText.__metadata__ if isinstance(m, GradeLimit))
 
 
+def _markers(annotation: Any) -> tuple[Any, ...]:
+    """The Annotated markers of a type, looking inside `X | None`."""
+    found = tuple(getattr(annotation, "__metadata__", ()))
+    if found:
+        return found
+    for arg in get_args(annotation):
+        if arg is not type(None) and (inner := getattr(arg, "__metadata__", ())):
+            return tuple(inner)
+    return ()
+
+
 def _walk_graded(
-    value: Any, path: str, metadata: tuple[Any, ...]
+    value: Any, path: str, metadata: tuple[Any, ...], annotation: Any = None
 ) -> Iterator[tuple[str, str, GradeLimit, bool]]:
-    """(key path, text, limit, discreet) for every string carrying a GradeLimit marker."""
+    """(key path, text, limit, discreet) for every string carrying a GradeLimit marker.
+
+    A list's or a dict's items are graded by their own type's markers (list[ClientText]),
+    so every line of a list of texts is graded, not only single texts.
+    """
     if isinstance(value, BaseModel):
         for name, info in type(value).model_fields.items():
             yield from _walk_graded(
-                getattr(value, name), f"{path}.{name}" if path else name, tuple(info.metadata)
+                getattr(value, name),
+                f"{path}.{name}" if path else name,
+                tuple(info.metadata) or _markers(info.annotation),
+                info.annotation,
             )
     elif isinstance(value, str):
         limit = next((m for m in metadata if isinstance(m, GradeLimit)), None)
         if limit is not None:
             yield path, value, limit, any(isinstance(m, Discreet) for m in metadata)
     elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from _walk_graded(item, f"{path}[{i}]", metadata)
+        args = get_args(annotation)
+        item = args[0] if len(args) == 1 or (args and isinstance(value, list)) else None
+        for i, entry in enumerate(value):
+            yield from _walk_graded(entry, f"{path}[{i}]", _markers(item) or metadata, item)
     elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk_graded(item, f"{path}.{key}", metadata)
+        args = get_args(annotation)
+        item = args[1] if len(args) == 2 else None
+        for key, entry in value.items():
+            yield from _walk_graded(entry, f"{path}.{key}", _markers(item) or metadata, item)
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -463,12 +521,25 @@ def _load_pack(root: Path, code: str, resources: dict[str, dict[str, Resource]])
         ("account.yaml", AccountFile),
         ("alerts.yaml", AlertsFile),
         ("safetyplan.yaml", SafetyPlanFile),
+        ("checkin.yaml", CheckinFile),
+        ("sessions.yaml", SessionsFile),
         ("crisis.yaml", CrisisTexts),
         ("style.yaml", StyleRules),
+        ("learn.yaml", LearnFile),
     ):
         file, data = _read(folder / filename, root)
         models[filename] = (file, _validate(model, data, file))
     crisis_file, crisis = models["crisis.yaml"]
+    learn_file, learning = models["learn.yaml"]
+    exercises = _load_exercises(root, folder / EXERCISES_DIR)
+    modules = _load_modules(root, folder / MODULES_DIR, exercises)
+    for key, need in learning.breathe.needs.items():
+        for i, slug in enumerate(need.exercises):
+            if f"{slug}.yaml" not in exercises:
+                raise learn_file.error(
+                    ("breathe", "needs", key, "exercises", i),
+                    f"no exercise {slug!r} in {EXERCISES_DIR}/",
+                )
     return LanguagePack(
         code=code,
         ui=models["ui.yaml"][1],
@@ -476,10 +547,58 @@ def _load_pack(root: Path, code: str, resources: dict[str, dict[str, Resource]])
         accounts=models["account.yaml"][1],
         alerts=models["alerts.yaml"][1],
         safety_plan_file=models["safetyplan.yaml"][1],
+        checkin=models["checkin.yaml"][1],
+        sessions=models["sessions.yaml"][1],
         crisis=crisis,
         style=models["style.yaml"][1],
+        learning=learning,
+        module_files=modules,
+        exercise_files=exercises,
         _cards=_render_cards(crisis, resources, crisis_file),
     )
+
+
+def _load_exercises(root: Path, folder: Path) -> dict[str, ExerciseFile]:
+    out: dict[str, ExerciseFile] = {}
+    orders: dict[int, str] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        file, data = _read(path, root)
+        exercise = _validate(ExerciseFile, data, file)
+        if f"{exercise.slug}.yaml" != path.name:
+            raise file.error(("slug",), f"slug {exercise.slug!r} should match the file name")
+        if exercise.order in orders:
+            raise file.error(
+                ("order",), f"order {exercise.order} is used by {orders[exercise.order]} too"
+            )
+        orders[exercise.order] = path.name
+        out[path.name] = exercise
+    return out
+
+
+def _load_modules(
+    root: Path, folder: Path, exercises: dict[str, ExerciseFile]
+) -> dict[str, ModuleFile]:
+    out: dict[str, ModuleFile] = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        file, data = _read(path, root)
+        found = MODULE_FILE.fullmatch(path.name)
+        if found is None:
+            raise ContentError(
+                f"{file.shown}: a lesson file is named NN_slug.yaml, like 03_triggers.yaml"
+            )
+        module = _validate(ModuleFile, data, file)
+        if module.number != int(found.group(1)):
+            raise file.error(
+                ("number",), f"number {module.number} should match the file name ({found.group(1)})"
+            )
+        if module.practice is not None and f"{module.practice}.yaml" not in exercises:
+            raise file.error(("practice",), f"no exercise {module.practice!r} in {EXERCISES_DIR}/")
+        out[path.name] = module
+    numbers = sorted(m.number for m in out.values())
+    if numbers != list(range(1, len(numbers) + 1)):
+        shown = f"{root.name}/{folder.relative_to(root).as_posix()}/"
+        raise ContentError(f"{shown}: lessons should be numbered 1 to {len(numbers)} without gaps")
+    return out
 
 
 def load_content(root: Path = DEFAULT_CONTENT_DIR) -> Content:

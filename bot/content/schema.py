@@ -14,7 +14,14 @@ from enum import StrEnum
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from bot.content.markup import check_placeholders, check_plain, check_telegram_html, placeholders
 
@@ -236,6 +243,9 @@ class CommandDescriptions(_Strict):
     start: CommandDescription
     help: CommandDescription
     safetyplan: CommandDescription
+    checkin: CommandDescription
+    progress: CommandDescription
+    weekly: CommandDescription
 
     def items(self) -> list[tuple[str, str]]:
         """(command, description) pairs in menu order, for setMyCommands."""
@@ -460,13 +470,42 @@ class AlertStaffTexts(_Strict):
     def _complete(self) -> AlertStaffTexts:
         for name, have, need in (
             ("tiers", self.tiers, {"urgent", "same_day"}),
-            ("categories", self.categories, {
-                "suicidal_ideation", "self_harm", "harm_to_others", "overdose_or_medical",
-                "relapse_or_use", "high_craving", "unsafe_or_abuse", "none"}),
-            ("actions", self.actions, {"acknowledged", "contacted", "resolved", "not_safe",
-                                       "safe", "followup_better", "followup_same",
-                                       "followup_worse", "followup_reached",
-                                       "followup_not_reached"}),
+            (
+                "categories",
+                self.categories,
+                {
+                    "suicidal_ideation",
+                    "self_harm",
+                    "harm_to_others",
+                    "overdose_or_medical",
+                    "relapse_or_use",
+                    "high_craving",
+                    "unsafe_or_abuse",
+                    "low_mood",
+                    "missed_checkins",
+                    "medication_missed",
+                    "suicide_screen",
+                    "exercise_distress",
+                    "missed_session",
+                    "none",
+                },
+            ),
+            (
+                "actions",
+                self.actions,
+                {
+                    "acknowledged",
+                    "contacted",
+                    "resolved",
+                    "not_safe",
+                    "safe",
+                    "followup_better",
+                    "followup_same",
+                    "followup_worse",
+                    "followup_reached",
+                    "followup_not_reached",
+                },
+            ),
         ):
             if missing := need - set(have):
                 raise ValueError(f"{name}: missing {', '.join(sorted(missing))}")
@@ -532,3 +571,419 @@ class SafetyPlanFile(_Strict):
     finished: ClientText
     # Closes a shortened plan in the crisis reply (grade ≤ 6).
     more_in_plan: CrisisText
+
+
+# --- content/<lang>/checkin.yaml -----------------------------------------------------
+
+# Texts a client opens on purpose or that only show inside the chat (answer chips, the
+# slip plan, the longer weekly check-in): graded, but they may name a substance.
+CardText = Annotated[_Message, AfterValidator(_no_numbers), GradeLimit(8), _allows()]
+ChipText = Annotated[
+    str,
+    StringConstraints(max_length=BUTTON_MAX),
+    AfterValidator(_text),
+    AfterValidator(check_plain),
+    GradeLimit(8),
+    _allows(),
+]
+
+
+class ScaleQuestion(_Strict):
+    text: ClientText
+
+
+class SleepHoursOptions(_Strict):
+    under_4: ButtonText
+    from_4_to_6: ButtonText
+    from_6_to_8: ButtonText
+    over_8: ButtonText
+
+
+class SleepQualityOptions(_Strict):
+    poor: ButtonText
+    ok: ButtonText
+    good: ButtonText
+
+
+class TriggerOptions(_Strict):
+    people: ButtonText
+    places: ButtonText
+    things: ButtonText
+    stress: ButtonText
+    feelings: ButtonText
+    boredom: ButtonText
+    halt: ButtonText
+
+
+class UseOptions(_Strict):
+    no: ButtonText
+    yes: ButtonText
+    skip: ButtonText
+
+
+class SubstanceOptions(_Strict):
+    alcohol: ChipText
+    opioids: ChipText
+    stimulants: ChipText
+    cannabis: ChipText
+    sedatives: ChipText
+    other: ChipText
+
+
+class SafeOptions(_Strict):
+    yes: ButtonText
+    no: ButtonText
+
+
+class MedicineOptions(_Strict):
+    taken: ButtonText
+    missed: ButtonText
+    not_due: ButtonText
+
+
+class YesNoOptions(_Strict):
+    yes: ButtonText
+    no: ButtonText
+
+
+class SleepHoursQuestion(_Strict):
+    text: ClientText
+    options: SleepHoursOptions
+
+
+class SleepQualityQuestion(_Strict):
+    text: ClientText
+    options: SleepQualityOptions
+
+
+class TriggersQuestion(_Strict):
+    text: ClientText
+    options: TriggerOptions
+    none_button: ButtonText
+    done_button: ButtonText
+
+
+class UseQuestion(_Strict):
+    text: ClientText
+    options: UseOptions
+
+
+class SubstancesQuestion(_Strict):
+    text: ClientText
+    options: SubstanceOptions
+    done_button: ButtonText
+
+
+class SafeQuestion(_Strict):
+    text: CrisisText
+    options: SafeOptions
+
+
+class MedicineQuestion(_Strict):
+    text: ClientText
+    options: MedicineOptions
+
+
+class SupportQuestion(_Strict):
+    text: ClientText
+    options: YesNoOptions
+
+
+class NoteQuestion(_Strict):
+    text: ClientText
+    skip_button: ButtonText
+    saved: ClientText
+
+
+class CopingIdeas(_Strict):
+    people: ClientText
+    places: ClientText
+    things: ClientText
+    stress: ClientText
+    feelings: ClientText
+    boredom: ClientText
+    halt: ClientText
+
+
+class AsqTexts(_Strict):
+    """Adapted from the NIMH Ask Suicide-Screening Questions (public domain)."""
+
+    intro: CrisisText
+    wished_dead: CrisisText
+    better_off_dead: CrisisText
+    thoughts: CrisisText
+    ever_tried: CrisisText
+    tried_since: CrisisText
+    right_now: CrisisText
+    options: UseOptions
+    negative: CrisisText
+    positive: CrisisText
+
+
+class DaysScale(_Strict):
+    d0: ButtonText
+    d1: ButtonText
+    d2: ButtonText
+    d3: ButtonText
+    d4: ButtonText
+    d5: ButtonText
+    d6: ButtonText
+    d7: ButtonText
+
+
+class AmountScale(_Strict):
+    a0: ButtonText
+    a1: ButtonText
+    a2: ButtonText
+    a3: ButtonText
+    a4: ButtonText
+
+
+class HealthScale(_Strict):
+    h0: ButtonText
+    h1: ButtonText
+    h2: ButtonText
+    h3: ButtonText
+    h4: ButtonText
+
+
+class BamScales(_Strict):
+    days: DaysScale
+    amount: AmountScale
+    health: HealthScale
+    yes_no: YesNoOptions
+
+
+class BamItems(_Strict):
+    """BAM-IOP items, adapted (the client opened the longer check-in on purpose)."""
+
+    health: CardText
+    sleep: CardText
+    upset: CardText
+    any_alcohol: CardText
+    heavy_drinking: CardText
+    any_drug: CardText
+    urges: CardText
+    confidence: CardText
+    meetings: CardText
+    risky: CardText
+    spirit: CardText
+    work: CardText
+    income: CardText
+    conflict: CardText
+    support: CardText
+    satisfied: CardText
+
+
+class BamTexts(_Strict):
+    offer: ClientText
+    start_button: ButtonText
+    later_button: ButtonText
+    later: ClientText
+    done: ClientText
+    scales: BamScales
+    items: BamItems
+
+
+class CheckinStaffTexts(_Strict):
+    digest_header: StaffText
+    digest_line: staff_text(  # type: ignore[valid-type]
+        "code", "completed", "craving", "mood", "short", "use", "support", "extra"
+    )
+    digest_none: StaffText
+    digest_triggers: staff_text("triggers")  # type: ignore[valid-type]
+    digest_medicine: staff_text("days")  # type: ignore[valid-type]
+    digest_bam: staff_text("use", "risk", "protective")  # type: ignore[valid-type]
+    stat: staff_text("mean", "max", "trend")  # type: ignore[valid-type]
+    stat_low: staff_text("mean", "min", "trend")  # type: ignore[valid-type]
+    no_answers: StaffText
+    chart_title: StaffText
+    client_header: StaffText
+    client_line: staff_text(  # type: ignore[valid-type]
+        "date", "craving", "mood", "sleep", "confidence", "use"
+    )
+    client_note: staff_text("note")  # type: ignore[valid-type]
+    client_none: StaffText
+    usage_meds: StaffText
+    meds_on: staff_text("code")  # type: ignore[valid-type]
+    meds_off: staff_text("code")  # type: ignore[valid-type]
+    usage_flags: staff_text("keys")  # type: ignore[valid-type]
+    flags_shown: staff_text("code", "flags")  # type: ignore[valid-type]
+    flags_bad: staff_text("error")  # type: ignore[valid-type]
+    trends: dict[str, StaffText]
+
+
+class CheckinFile(_Strict):
+    credits: StaffText
+    start: ClientText
+    start_again: ClientText
+    resume: ClientText
+    use_buttons: ClientText
+    already_answered: ClientText
+    not_valid: ClientText
+    answer_shown: client_text("answer")  # type: ignore[valid-type]
+    not_enrolled: ClientText
+    paused: ClientText
+    scale_low: ButtonText
+    scale_high: ButtonText
+    craving: ScaleQuestion
+    mood: ScaleQuestion
+    sleep_hours: SleepHoursQuestion
+    sleep_quality: SleepQualityQuestion
+    triggers: TriggersQuestion
+    use: UseQuestion
+    substances: SubstancesQuestion
+    safe_now: SafeQuestion
+    medicine: MedicineQuestion
+    confidence: ScaleQuestion
+    support: SupportQuestion
+    note: NoteQuestion
+    done: ClientText
+    streak: client_text("days")  # type: ignore[valid-type]
+    completion: client_text("days")  # type: ignore[valid-type]
+    first_time: ClientText
+    coping_intro: ClientText
+    coping: CopingIdeas
+    high_craving: ClientText
+    slip_plan: CardText
+    overdose_card: CardText
+    low_mood: CrisisText
+    not_safe_reply: CrisisText
+    resumed_after_help: ClientText
+    asq: AsqTexts
+    bam: BamTexts
+    progress_empty: ClientText
+    progress_summary: client_text("days", "craving_trend", "mood_trend")  # type: ignore[valid-type]
+    trend_up: ButtonText
+    trend_down: ButtonText
+    trend_steady: ButtonText
+    trend_unknown: ClientText
+    chart_title: ButtonText
+    chart_craving: ButtonText
+    chart_mood: ButtonText
+    chart_confidence: ButtonText
+    chart_sleep: ButtonText
+    old_prompt: ClientText
+    weekly_day_question: ClientText
+    weekly_day_set: client_text("day")  # type: ignore[valid-type]
+    weekdays: Annotated[list[ButtonText], Field(min_length=7, max_length=7)]  # Monday first
+    staff: CheckinStaffTexts
+
+
+# --- content/<lang>/sessions.yaml ----------------------------------------------------
+
+# A staff template: any {placeholders} (the code fills them), HTML-checked, not graded.
+StaffTemplate = Annotated[_Message, AfterValidator(_template_syntax)]
+
+
+class SessionClientTexts(_Strict):
+    """What clients read about sessions, daily reminders and their next-step plan.
+    Reminders can show on a locked screen: they are Discreet like every client text."""
+
+    reminder_tomorrow: client_text("time")  # type: ignore[valid-type]
+    reminder_today: client_text("time")  # type: ignore[valid-type]
+    going_button: ButtonText
+    late_button: ButtonText
+    cant_button: ButtonText
+    going_thanks: ClientText
+    late_thanks: ClientText
+    cant_thanks: ClientText
+    reason_sick: ButtonText
+    reason_work: ButtonText
+    reason_transport: ButtonText
+    reason_childcare: ButtonText
+    reason_other: ButtonText
+    reason_none: ButtonText
+    reason_thanks: ClientText
+    reschedule_offer: ClientText
+    reschedule_button: ButtonText
+    reschedule_sent: ClientText
+    already_started: ClientText
+    not_found: ClientText
+    list_header: ClientText
+    list_line: client_text("day", "time", "kind")  # type: ignore[valid-type]
+    list_line_answered: client_text("day", "time", "kind", "answer")  # type: ignore[valid-type]
+    list_empty: ClientText
+    list_hint: ClientText
+    choose_answer: client_text("day", "time", "kind")  # type: ignore[valid-type]
+    kind_group: ButtonText
+    kind_individual: ButtonText
+    kind_family: ButtonText
+    answer_going: ButtonText
+    answer_late: ButtonText
+    answer_cant: ButtonText
+    daily_reminder: ClientText
+    taken_button: ButtonText
+    later_button: ButtonText
+    skip_button: ButtonText
+    taken_thanks: ClientText
+    later_ok: ClientText
+    skipped_ok: ClientText
+    daily_set: client_text("times")  # type: ignore[valid-type]
+    daily_off: ClientText
+    daily_usage: ClientText
+    stepped_down: client_text("days")  # type: ignore[valid-type]
+    every_day: ButtonText
+    plan_button: ButtonText
+    plan_heading: ClientText
+    plan_empty: ClientText
+    plan_hint: ClientText
+    part_therapy: ButtonText
+    part_groups: ButtonText
+    part_people: ButtonText
+    part_warning_signs: ButtonText
+    ask_therapy: ClientText
+    ask_groups: ClientText
+    ask_people: ClientText
+    ask_warning_signs: ClientText
+    plan_saved: ClientText
+    plan_too_long: ClientText
+    cancel_button: ButtonText
+    plan_cancelled: ClientText
+    crisis_intro: CrisisText
+
+
+SESSION_STAFF_KEYS = frozenset(
+    {
+        "not_allowed",
+        "sessions_header",
+        "sessions_line",
+        "sessions_empty",
+        "add_kind",
+        "add_client",
+        "add_title",
+        "add_repeat",
+        "add_days",
+        "add_date",
+        "add_time",
+        "add_duration",
+        "added",
+        "cancelled",
+        "attendance_none",
+        "attendance_header",
+        "marked",
+        "notice_cant",
+        "notice_reason",
+        "notice_reschedule",
+        "digest_header",
+        "digest_rate",
+        "digest_cant_often",
+        "stepdown_cadence",
+        "stepped_down",
+    }
+)
+
+
+class SessionsFile(_Strict):
+    client: SessionClientTexts
+    weekdays: list[Name]  # Monday first
+    months: list[Name]
+    staff: dict[str, StaffTemplate]
+
+    @model_validator(mode="after")
+    def _complete(self) -> SessionsFile:
+        if len(self.weekdays) != 7 or len(self.months) != 12:
+            raise ValueError("weekdays needs 7 names (Monday first) and months 12")
+        if missing := SESSION_STAFF_KEYS - set(self.staff):
+            raise ValueError(f"staff: missing {', '.join(sorted(missing))}")
+        return self

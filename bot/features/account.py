@@ -27,7 +27,7 @@ from bot.localtime import parse_hhmm, time_label, zone_label
 from bot.models import Client, ClientStatus
 from bot.people import identify
 from bot.roster import audit
-from bot.services import AnyApplication, services
+from bot.services import AnyApplication, services, who_is
 
 # Settings buttons -> the set-up step they ask again.
 _EDITS = {
@@ -78,6 +78,7 @@ def settings_keyboard(client: Client, pack: LanguagePack) -> InlineKeyboardMarku
                 InlineKeyboardButton(a.sessions_button, callback_data="set:sess"),
                 InlineKeyboardButton(a.medicine_button, callback_data="set:meds"),
             ],
+            *([[_plan_button(pack)]] if client.care_stage == "aftercare" else []),
             [pause, InlineKeyboardButton(a.leave_button, callback_data="set:stop")],
             [
                 InlineKeyboardButton(a.mydata_button, callback_data="set:data"),
@@ -85,6 +86,11 @@ def settings_keyboard(client: Client, pack: LanguagePack) -> InlineKeyboardMarku
             ],
         ]
     )
+
+
+def _plan_button(pack: LanguagePack) -> InlineKeyboardButton:
+    """The aftercare plan (bot/features/aftercare.py), once a client has stepped down."""
+    return InlineKeyboardButton(pack.sessions.client.plan_button, callback_data="set:after")
 
 
 async def _client(
@@ -136,6 +142,11 @@ async def settings_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     elif item == "stop":
         await query.answer()
         await ask_stop(update, context)
+    elif item == "after":
+        from bot.features import aftercare
+
+        await query.answer()
+        await aftercare.show_plan(update, context)
     elif item in ("data", "del"):
         from bot.features import privacy
 
@@ -251,8 +262,7 @@ async def mark_reachable(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if user is None or update.effective_chat is None or update.effective_chat.type != "private":
         return
     now = now_utc()
-    async with svc.sessions() as session:
-        client = (await identify(session, user.id)).client
+    client = (await who_is(context, user.id)).client
     if client is None:
         return
     stale = client.last_contact_at is None or now - client.last_contact_at > CONTACT_RESOLUTION
@@ -289,9 +299,5 @@ def register(application: AnyApplication) -> None:
     application.add_handler(
         MessageHandler(private & filters.Text([p.menu.settings for p in packs]), show_settings)
     )
-    later = [
-        label
-        for p in packs
-        for label in (p.menu.checkin, p.menu.learn, p.menu.breathe, p.menu.sessions)
-    ]
+    later = [label for p in packs for label in (p.menu.learn, p.menu.breathe, p.menu.sessions)]
     application.add_handler(MessageHandler(private & filters.Text(later), menu_pressed))

@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import digest  # noqa: F401  (registers the digest schedule)
+from bot import client_view, digest  # noqa: F401  (digest: registers its schedule)
 from bot.alerts import (
     ACTIONS,
     alert_buttons,
@@ -324,7 +324,17 @@ async def show_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             )
         if not history:
             lines.append(staff.client_no_alerts)
+        extra = [
+            text
+            for section in client_view.sections()
+            if (text := await section(session, svc.content, client, program, now))
+        ]
     await chat.send_message("\n".join(lines), protect_content=True)
+    for part in extra:
+        if isinstance(part, bytes):
+            await chat.send_photo(part, protect_content=True)
+        else:
+            await chat.send_message(part, protect_content=True)
 
 
 def register(application: AnyApplication) -> None:

@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -143,17 +143,38 @@ async def _crisis_reply(
     )
     async with session_scope(svc.sessions) as session:
         client = await session.get(Client, who.client.id)
-        program = await session.get(Program, who.client.program_id)
-        assert client is not None and program is not None
+        assert client is not None
         alert = await raise_alert(
             session, content=svc.content, client=client, finding=finding, now=now
         )
+    send_now(context)
+    await reply_to_alert(chat, context, client, alert)
+
+
+async def reply_to_alert(
+    chat: Chat,
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    alert: Alert,
+    *,
+    ask_if_safe: bool = True,
+) -> None:
+    """What the client reads at once when an alert is raised about them (a screened
+    message, a check-in answer): for urgent, "are you safe?", the card, who was told and
+    their safety plan; for same day, what happens next and, where it fits, the card."""
+    svc = services(context)
+    async with svc.sessions() as session:
+        program = await session.get(Program, client.program_id)
+        assert program is not None
         plan = await _safety_plan(session, client, svc.content.language(client.language))
-    _send_now(context)
-    pack = svc.content.language(who.client.language)
+        aftercare = await _aftercare_plan(session, client, svc.content.language(client.language))
+    pack = svc.content.language(client.language)
     reply = pack.alerts.reply
     card = pack.crisis_card(program.region)
-    if finding.tier is AlertTier.urgent:
+    if alert.tier is AlertTier.urgent and not ask_if_safe:
+        # They already said they are not safe: the numbers first, then who was told.
+        await chat.send_message(card, protect_content=True)
+    if alert.tier is AlertTier.urgent and ask_if_safe:
         buttons = InlineKeyboardMarkup(
             [
                 [
@@ -167,6 +188,7 @@ async def _crisis_reply(
         )
         await chat.send_message(reply.urgent_opening, reply_markup=buttons)
         await chat.send_message(card, protect_content=True)
+    if alert.tier is AlertTier.urgent:
         told = (
             reply.told_on_call
             if program.on_call_24_7
@@ -175,25 +197,43 @@ async def _crisis_reply(
         await chat.send_message(told)
         if plan:
             await chat.send_message(f"{reply.safety_plan_intro}\n\n{plan}", protect_content=True)
+        if aftercare:
+            await chat.send_message(aftercare, protect_content=True)
         return
     parts = [reply.same_day]
-    if finding.category == "high_craving":
+    if alert.category == "high_craving":
         parts.append(reply.same_day_craving)
-    elif finding.category == "relapse_or_use":
+    elif alert.category == "relapse_or_use":
         parts.append(reply.same_day_use)
-    await chat.send_message("\n\n".join(parts), protect_content=True)
-    if finding.category in _CARD_WITH_SAME_DAY:
+    await chat.send_message(
+        "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
+    )
+    if alert.category in _CARD_WITH_SAME_DAY:
         await chat.send_message(card, protect_content=True)
 
 
 # Same-day findings whose reply carries the crisis card too (mood, suicide, safety).
 _CARD_WITH_SAME_DAY = {
     "suicidal_ideation",
+    "suicide_screen",
+    "low_mood",
     "self_harm",
     "harm_to_others",
     "unsafe_or_abuse",
     "overdose_or_medical",
 }
+
+
+def _skill_keyboard(alert: Alert, pack: LanguagePack) -> InlineKeyboardMarkup | None:
+    """A strong craving gets urge surfing one tap away (SPEC §5.1 Tier 1: the relevant
+    skill), when the Breathe feature is installed."""
+    if alert.category != "high_craving":
+        return None
+    try:
+        from bot.features.breathe import urge_surfing_button
+    except ImportError:
+        return None
+    return InlineKeyboardMarkup([[urge_surfing_button(pack, source="s")]])
 
 
 async def _safety_plan(session: AsyncSession, client: Client, pack: LanguagePack) -> str | None:
@@ -206,7 +246,17 @@ async def _safety_plan(session: AsyncSession, client: Client, pack: LanguagePack
     return await safety_plan_text(session, client.id, pack)
 
 
-def _send_now(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _aftercare_plan(session: AsyncSession, client: Client, pack: LanguagePack) -> str | None:
+    """The short form of the client's aftercare plan, beside the safety plan."""
+    try:
+        from bot.features.aftercare import aftercare_plan_text
+    except ImportError:
+        return None
+    assert client.id is not None
+    return await aftercare_plan_text(session, client.id, pack)
+
+
+def send_now(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Alerts must not wait for the next tick: start a drain now (the outbox has them)."""
     try:
         from bot.features.delivery import delivery_engine
@@ -259,7 +309,7 @@ async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     else:
         await chat.send_message(card, protect_content=True)
     if answer != "call":
-        _send_now(context)
+        send_now(context)
 
 
 async def region_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -312,7 +362,7 @@ async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     )
     await chat.send_message(text)
     if answer == "none":
-        _send_now(context)
+        send_now(context)
 
 
 def register(application: AnyApplication) -> None:

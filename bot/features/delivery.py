@@ -4,9 +4,6 @@ The JobQueue holds three kinds of job, none of them per client: the tick (heartb
 plan, dispatch) every DISPATCH_INTERVAL seconds, a sync that keeps one cron job per
 program time (digests) in step with the Program table, and those cron jobs, which
 enqueue rows. Everything that must survive a restart is a row (bot/scheduling).
-
-Also here: the check-in prompt's button. The check-in itself arrives with its own
-feature; until then the press is acknowledged with the "coming soon" text.
 """
 
 from __future__ import annotations
@@ -16,18 +13,15 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from telegram import Update
-from telegram.ext import AIORateLimiter, CallbackQueryHandler, ContextTypes
+from telegram.ext import AIORateLimiter, ContextTypes
 
 from bot.inbox import inbox_of
 from bot.inbox import sweep as inbox_sweep
-from bot.models import Client, Delivery
 from bot.scheduling import program_cron
-from bot.scheduling.builtin_kinds import CHECKIN_CALLBACK_PREFIX, cancel_nudges_after_activity
+from bot.scheduling.builtin_kinds import cancel_nudges_after_activity
 from bot.scheduling.clock import Clock, SystemClock
 from bot.scheduling.dispatcher import DispatchConfig
 from bot.scheduling.engine import DeliveryEngine
-from bot.scheduling.kinds import CHECKIN
 from bot.scheduling.local_times import parse_hhmm
 from bot.scheduling.telegram_sender import TelegramSender
 from bot.services import AnyApplication, AnyContext, Services, services
@@ -158,30 +152,6 @@ async def stop(application: AnyApplication) -> None:
         await engine.stop()
 
 
-# --- the check-in button --------------------------------------------------------------
-
-
-async def checkin_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    chat = update.effective_chat
-    assert query is not None and query.data is not None and chat is not None
-    await query.answer()
-    svc = services(context)
-    async with svc.sessions() as session:
-        prompt = await session.get(Delivery, int(query.data.removeprefix(CHECKIN_CALLBACK_PREFIX)))
-        client = (
-            await session.get(Client, prompt.client_id) if prompt and prompt.client_id else None
-        )
-    # Callback data can be forged: only a prompt sent to this very chat counts.
-    if prompt is None or prompt.kind != CHECKIN.name or prompt.recipient_chat_id != chat.id:
-        return
-    user = update.effective_user
-    pack = svc.content.language(
-        client.language if client else (user.language_code if user else None)
-    )
-    await chat.send_message(pack.ui.coming_soon)
-
-
 def register(application: AnyApplication) -> None:
     svc = services(application)
     engine = build_engine(svc, application.bot)
@@ -189,9 +159,6 @@ def register(application: AnyApplication) -> None:
     inbox = inbox_of(application)
     if inbox is not None:
         inbox.activity_hooks.append(cancel_nudges_after_activity)
-    application.add_handler(
-        CallbackQueryHandler(checkin_pressed, pattern=rf"^{CHECKIN_CALLBACK_PREFIX}\d{{1,18}}$")
-    )
     job_queue = application.job_queue
     interval = svc.settings.dispatch_interval
     if job_queue is None or interval <= 0:

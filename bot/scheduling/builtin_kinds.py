@@ -3,13 +3,13 @@ generic alert. Later features register their own kinds the same way."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 
-from bot.models import Delivery, DeliveryStatus
+from bot.models import CheckIn, Delivery, DeliveryStatus
 from bot.scheduling.kinds import ALERT, CHECKIN, CHECKIN_NUDGE
 from bot.scheduling.rendering import (
     Button,
@@ -91,6 +91,16 @@ async def render_checkin_nudge(ctx: RenderContext, item: DueDelivery) -> Outgoin
     ).first()
     if prompt is None or prompt.status != DeliveryStatus.sent or prompt.id is None:
         return Skip("today's check-in prompt was not sent")
+    local_date = date.fromisoformat(item.dedupe_key.rsplit(":", 1)[1])
+    started = (
+        await ctx.session.exec(
+            select(CheckIn.id).where(
+                CheckIn.client_id == item.client_id, CheckIn.local_date == local_date
+            )
+        )
+    ).first()
+    if started is not None:
+        return Skip("client already started")
     client = ctx.client(item)
     ui = ctx.content.language(client.language if client else None).ui
     return Outgoing(ui.checkin_nudge, ((Button(ui.checkin_button, checkin_callback(prompt.id)),),))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +23,19 @@ from bot.scheduling.planner import PlanConfig
 from bot.scheduling.rendering import Sender, renderable_kinds
 
 log = logging.getLogger("bot.delivery")
+
+# Periodic reviews that may queue messages (missed check-ins raise alerts): run after
+# planning, at most once a minute per worker. Each must be safe to run in several workers
+# at once (their alerts have unique keys).
+Review = Callable[[async_sessionmaker[AsyncSession], Content, datetime], Awaitable[int]]
+_REVIEWS: list[Review] = []
+REVIEW_EVERY = timedelta(minutes=1)
+
+
+def register_review(review: Review) -> Review:
+    if review not in _REVIEWS:
+        _REVIEWS.append(review)
+    return review
 
 
 class DeliveryEngine:
@@ -41,6 +55,7 @@ class DeliveryEngine:
     ) -> None:
         self.engine = engine
         self.sessions = sessions
+        self.content = content
         self.clock = clock
         self.worker_id = worker_id
         self.role = role
@@ -58,6 +73,8 @@ class DeliveryEngine:
         self.last_tick: datetime | None = None
         self._draining: asyncio.Task[Tally] | None = None
         self._caught_up = False
+        self._reviewed_at: datetime | None = None
+        self._again = False
         # With a real clock: a row due sooner than this many seconds (the tick interval)
         # starts a drain at its due time, not at the next tick.
         self.wake_within = wake_within
@@ -76,7 +93,9 @@ class DeliveryEngine:
         if not self._caught_up:
             await program_cron.catch_up(self.engine, self.sessions, now)
             self._caught_up = True
-        await planner.plan(self.engine, now, self.plan_config)
+        await planner.plan(self.engine, now, self.plan_config, content=self.content)
+        if self._reviewed_at is None or now - self._reviewed_at >= REVIEW_EVERY:
+            await self.review(now)
         self.last_tick = now
         if self.kick() is not None and self.wake_within > 0:
             await self._wake_at_next_due(now)
@@ -93,24 +112,45 @@ class DeliveryEngine:
             self._wake = asyncio.get_running_loop().call_later(delay, self.kick)
 
     def kick(self) -> asyncio.Task[Tally] | None:
-        """Start a drain unless one is running (or sending has been halted)."""
+        """Start a drain unless one is running (or sending has been halted). A kick
+        during a drain makes that drain look once more when it is done, so a row queued
+        just as it was finishing (an alert) does not wait for the next tick."""
         if self.dispatcher.halted is not None:
             return None
         if self._draining is None or self._draining.done():
+            self._again = False
             self._draining = asyncio.create_task(self._drain(), name="delivery-drain")
+        else:
+            self._again = True
         return self._draining
 
     async def _drain(self) -> Tally:
-        try:
-            return await self.dispatcher.drain()
-        except Exception:
-            log.exception("the dispatcher failed; the next tick tries again")
-            return Tally()
+        while True:
+            self._again = False
+            try:
+                tally = await self.dispatcher.drain()
+            except Exception:
+                log.exception("the dispatcher failed; the next tick tries again")
+                return Tally()
+            if not self._again or self.dispatcher.halted is not None:
+                return tally
 
     async def run_once(self) -> Tally:
         """Plan and send everything due now, in the caller's task (tests, benchmarks)."""
-        await planner.plan(self.engine, self.clock.now(), self.plan_config)
+        await planner.plan(self.engine, self.clock.now(), self.plan_config, content=self.content)
+        await self.review(self.clock.now())
         return await self.dispatcher.drain()
+
+    async def review(self, now: datetime) -> int:
+        """Run the registered reviews; a failing one is logged and retried next time."""
+        self._reviewed_at = now
+        queued = 0
+        for review in _REVIEWS:
+            try:
+                queued += await review(self.sessions, self.content, now)
+            except Exception:
+                log.exception("review %s failed; the next tick tries again", review.__name__)
+        return queued
 
     async def wait_idle(self) -> Tally:
         """Wait for the drain a tick started (tests, benchmarks)."""

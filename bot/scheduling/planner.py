@@ -13,7 +13,8 @@ query and a few multi-row INSERTs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,8 @@ delivery = Delivery.__table__  # type: ignore[attr-defined]
 client_t = Client.__table__  # type: ignore[attr-defined]
 program_t = Program.__table__  # type: ignore[attr-defined]
 cursor_t = PlannerCursor.__table__  # type: ignore[attr-defined]
+
+log = logging.getLogger("bot.delivery")
 
 CURSOR = "daily"
 _INSERT_CHUNK = 500  # rows per INSERT: SQLite allows a limited number of bound values
@@ -75,16 +78,22 @@ def _planned(*columns: Any) -> Any:
 
 
 def checkin_rows(
-    zone: str, hhmm: str, start: datetime, end: datetime
+    zone: str, hhmm: str, start: datetime, end: datetime, days: str | None = None
 ) -> list[tuple[str, Slot, datetime, datetime]]:
     """(kind, slot, due_at, expires_at) of the check-in prompts due in [start, end) for
     one (zone, time) group, each with its nudge (pure).
+
+    `days` (ISO weekdays, "135" = Mon, Wed, Fri) limits the prompts to those local
+    weekdays, e.g. after a step-down to aftercare; None plans every day.
 
     The nudge is created with its prompt, two hours ahead of its own time, so a message
     from the client in between can cancel it (bot/scheduling/builtin_kinds.py).
     """
     rows: list[tuple[str, Slot, datetime, datetime]] = []
+    weekdays = {int(c) for c in days if c in "1234567"} if days else None
     for slot in daily_slots(zone, hhmm, start, end):
+        if weekdays is not None and slot.local_date.isoweekday() not in weekdays:
+            continue
         day_end = end_of_local_day(zone, slot.local_date)
         rows.append((CHECKIN.name, slot, slot.at, day_end))
         nudge_due = slot.at + NUDGE_AFTER
@@ -106,19 +115,23 @@ async def plan_window(
     The calendar runs once per (zone, time) group; only the groups with a slot in the
     window fetch their clients, so a tick costs little however many clients there are.
     """
-    groups = _planned(_zone().label("zone"), client_t.c.checkin_time).distinct()
+    groups = _planned(
+        _zone().label("zone"), client_t.c.checkin_time, client_t.c.checkin_days
+    ).distinct()
     if client_ids is not None:
         groups = groups.where(client_t.c.id.in_(client_ids))
     created: dict[str, int] = {}
-    for zone, hhmm in (await connection.execute(groups)).all():
+    for zone, hhmm, days in (await connection.execute(groups)).all():
         try:
-            planned = checkin_rows(zone, hhmm, start, end)
+            planned = checkin_rows(zone, hhmm, start, end, days)
         except (ValueError, KeyError):  # a malformed time or zone must not stop the rest
             continue
         if not planned:
             continue
         members_query = _planned(client_t.c.id, client_t.c.chat_id).where(
-            _zone() == zone, client_t.c.checkin_time == hhmm
+            _zone() == zone,
+            client_t.c.checkin_time == hhmm,
+            client_t.c.checkin_days.is_(None) if days is None else client_t.c.checkin_days == days,
         )
         if client_ids is not None:
             members_query = members_query.where(client_t.c.id.in_(client_ids))
@@ -142,6 +155,31 @@ async def plan_window(
             )
             new = await insert_new(connection, values)
             created[kind] = created.get(kind, 0) + new
+    return created
+
+
+# Other features' planning (session and daily reminders): each is called with the
+# window just planned, after the cursor's transaction, and owns its own transactions.
+# Same contract as plan_window: rows due in [start, end), unique keys, safe to repeat.
+# (engine, start, end, now, content): content is None where no content is loaded.
+PlanStep = Callable[[AsyncEngine, datetime, datetime, datetime, Any], Awaitable[dict[str, int]]]
+_STEPS: dict[str, PlanStep] = {}
+
+
+def register_plan_step(name: str, step: PlanStep) -> None:
+    _STEPS[name] = step
+
+
+async def run_plan_steps(
+    engine: AsyncEngine, start: datetime, end: datetime, now: datetime, content: Any = None
+) -> dict[str, int]:
+    created: dict[str, int] = {}
+    for name, step in list(_STEPS.items()):
+        try:
+            for kind, count in (await step(engine, start, end, now, content)).items():
+                created[kind] = created.get(kind, 0) + count
+        except Exception:  # one feature's failure must not stop check-ins or the others
+            log.exception("plan step %s failed; the next tick tries again", name)
     return created
 
 
@@ -185,7 +223,7 @@ async def _lock_cursor(connection: AsyncConnection, now: datetime) -> datetime |
 
 
 async def plan(
-    engine: AsyncEngine, now: datetime, config: PlanConfig | None = None
+    engine: AsyncEngine, now: datetime, config: PlanConfig | None = None, content: Any = None
 ) -> PlanReport | None:
     """Plan from the cursor to now + lookahead; None when another worker is planning."""
     config = config or PlanConfig()
@@ -202,6 +240,9 @@ async def plan(
         await connection.execute(
             sa.update(cursor_t).where(cursor_t.c.name == CURSOR).values(planned_until=end)
         )
+    if _STEPS:
+        for kind, count in (await run_plan_steps(engine, start, end, now, content)).items():
+            report.created[kind] = report.created.get(kind, 0) + count
     return report
 
 

@@ -28,10 +28,12 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message to send: Telegram HTML text and optional inline buttons."""
+    """A message to send: Telegram HTML text and optional inline buttons; with `photo`
+    (PNG bytes) it is sent as a photo and the text is its caption (at most 1024)."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    photo: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,9 +75,18 @@ class TelegramSender:
 
     async def send(self, chat_id: int, message: Outgoing) -> int:
         try:
-            sent = await self._bot.send_message(
-                chat_id=chat_id, text=message.text, reply_markup=_markup(message)
-            )
+            if message.photo is not None:
+                sent = await self._bot.send_photo(
+                    chat_id=chat_id,
+                    photo=message.photo,
+                    caption=message.text or None,
+                    reply_markup=_markup(message),
+                    protect_content=True,
+                )
+            else:
+                sent = await self._bot.send_message(
+                    chat_id=chat_id, text=message.text, reply_markup=_markup(message)
+                )
         except TelegramError as exc:
             raise classify(exc) from exc
         return int(sent.message_id)

@@ -18,7 +18,7 @@ from bot.content import (
     render,
 )
 from bot.content.markup import check_telegram_html
-from bot.content.schema import UiTexts
+from bot.content.schema import CommandDescriptions, UiTexts
 from tests.content.helpers import edit
 
 REGIONS = ["US", "UK", "IE", "CA", "AU", "EU"]
@@ -56,7 +56,8 @@ def test_graded_texts_cover_every_ui_field_and_card(shipped: Content) -> None:
     assert len(wheres) == len(set(wheres))
     ui = {w.removeprefix("content/en/ui.yaml: ") for w in wheres if "/ui.yaml" in w}
     expected = {name for name in UiTexts.model_fields if name != "commands"}
-    assert ui == expected | {"commands.start", "commands.help", "commands.safetyplan"}
+    commands = {f"commands.{name}" for name in CommandDescriptions.model_fields}
+    assert ui == expected | commands
     cards = [t for t in shipped.graded_texts() if "/crisis.yaml" in t.where]
     assert [t.where for t in cards] == [
         f"content/en/crisis.yaml: regions.{r}.card" for r in REGIONS
@@ -169,5 +170,12 @@ def test_render_escapes_values() -> None:
 
 def test_commands_give_telegram_menu_pairs(shipped: Content) -> None:
     commands = shipped.language("en").ui.commands.items()
-    assert [name for name, _ in commands] == ["start", "help", "safetyplan"]
+    assert [name for name, _ in commands] == [
+        "start",
+        "help",
+        "safetyplan",
+        "checkin",
+        "progress",
+        "weekly",
+    ]
     assert all(0 < len(text) <= 256 for _, text in commands)

@@ -1,5 +1,5 @@
 """The check-in prompt end to end: sent by the engine, pressed by the client through the
-real bot; the press answers "coming soon" and cancels the nudge."""
+real bot; the press starts the check-in and cancels the nudge."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.harness import BotHarness
 CLIENT = 7701
 
 
-async def test_pressing_check_in_says_coming_soon_and_cancels_the_nudge(
+async def test_pressing_check_in_starts_the_check_in_and_cancels_the_nudge(
     bot: BotHarness, content: Content
 ) -> None:
     program = await a_program(bot.services)
@@ -35,8 +35,10 @@ async def test_pressing_check_in_says_coming_soon_and_cancels_the_nudge(
     prompt = await alex.last_message()
     ui = content.language("en").ui
     assert prompt.text == ui.checkin_prompt
-    (reply,) = await alex.press(ui.checkin_button)
-    assert reply.text == ui.coming_soon
+    texts = content.language("en").checkin
+    lead, question = await alex.press(ui.checkin_button)
+    assert lead.text == texts.start
+    assert question.text == texts.craving.text
     clock.advance(timedelta(hours=2))  # 22:10: the nudge (22:00) would be due
     await engine.run_once()
     async with bot.services.sessions() as session:
@@ -48,7 +50,11 @@ async def test_pressing_check_in_says_coming_soon_and_cancels_the_nudge(
             )
         ).one()
     assert (nudge.status, nudge.reason) == (DeliveryStatus.skipped, "client already started")
-    assert [m.text for m in await alex.messages()] == [ui.checkin_prompt, ui.coming_soon]
+    assert [m.text for m in await alex.messages()] == [
+        ui.checkin_prompt,
+        texts.start,
+        texts.craving.text,
+    ]
 
 
 async def test_a_forged_or_foreign_check_in_press_changes_nothing(

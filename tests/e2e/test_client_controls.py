@@ -130,7 +130,18 @@ async def test_mydata_sends_everything_stored_as_readable_json(
         "daily_check_in_time": "20:00",
         "session_reminders": True,
         "medication_reminders": False,
+        "medication_reminder_times": [],
+        "check_in_days": "every day",
     }
+    assert data["you"]["care_stage"] == "iop"
+    assert data["sessions"] == {
+        "your_own_sessions": [],
+        "aftercare_groups_you_were_named_for": [],
+        "your_answers_and_attendance": [],
+        "flags_raised_for_your_care_team": [],
+    }
+    assert data["medication_reminder_answers"] == []
+    assert set(data["aftercare_plan"].values()) == {None}
     assert data["care_team"]["their_private_label_for_you"] == "Maria, Tuesday group"
     assert [e["action"] for e in data["record_of_changes_and_views"]][:2] == [
         "client_invited",

@@ -252,7 +252,8 @@ async def test_alerts_and_one_clients_history_are_listed_and_every_view_audited(
     assert lines[1].startswith(f"🚨 {code} · URGENT · suicidal thoughts")
     assert lines[2].startswith(f"• {code} · Same day · use or relapse")
     assert listing.protect_content
-    (record,) = await rivera.send(f"/client {code.lower()}")
+    record, check_ins = await rivera.send(f"/client {code.lower()}")
+    assert "No check-ins yet" in check_ins.text
     text = _plain(record.text)
     assert text.startswith(f"Client {code} · active") and text.count("open") == 2
     # Another clinician's client is not shown; a stranger learns nothing.

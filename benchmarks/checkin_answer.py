@@ -1,0 +1,219 @@
+"""What one check-in answer costs, end to end, against a bare python-telegram-bot echo.
+
+`python benchmarks/checkin_answer.py [N] [--postgres]` starts the local Telegram sandbox
+and the real bot (python-telegram-bot polling over HTTP; SQLite, or a fresh database on
+the local PostgreSQL), lets N clients start a check-in, and
+times each tap on an answer: injection -> the answer committed, the question edited to
+show it and the next question in the chat (two sandbox events). Each client answers the
+craving, mood and sleep questions, so 3N answers are timed.
+
+Baselines, in the same run and on the same sandbox:
+- a bare python-telegram-bot handler that echoes a text message (the issue's baseline);
+- a bare python-telegram-bot callback handler making the same three Bot API calls as a
+  check-in answer (answerCallbackQuery, editMessageText, sendMessage) with no database,
+  to show how much of the cost is Telegram round trips rather than Waypoint.
+Target (issue 6): the answer at most 3x the echo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.app import build_application, polling
+from bot.content import DEFAULT_CONTENT_DIR, load_content
+from bot.db import make_engine, make_sessionmaker, session_scope, upgrade
+from bot.models import CheckIn, Client, ClientStatus, Program
+from bot.safety import load_screener
+from bot.services import Services
+from bot.settings import load_settings
+from bot.telegram_sandbox import SandboxServer
+
+TOKEN = "777:benchmark-token-abcdefghijklmnop"
+# The tests' helpers make and drop PostgreSQL databases; the repository root is their home.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sandbox_chat import events, inject_text, latency_line, press, wait_for  # noqa: E402
+
+ANSWERS = (("craving", "3"), ("mood", "6"), ("sleep_hours", "from_6_to_8"))
+
+
+async def echo_baseline(n: int) -> list[float]:
+    server = SandboxServer()
+    url = await server.start()
+
+    async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat and update.effective_message
+        await update.effective_chat.send_message(update.effective_message.text or "")
+
+    app = Application.builder().token(TOKEN).base_url(f"{url}/bot").build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    times = []
+    async with app, httpx.AsyncClient(base_url=url) as http:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5)
+        for i in range(n * len(ANSWERS)):
+            user = 50_000 + i % n
+            before = len(await events(http, user))
+            start = time.perf_counter()
+            await inject_text(http, user, "hello")
+            times.append(await wait_for(http, user, before + 1, start))
+        await app.updater.stop()
+        await app.stop()
+    await server.stop()
+    return times
+
+
+async def three_calls_baseline(n: int) -> list[float]:
+    """Answer, edit, send: the Bot API calls of one check-in answer, nothing else."""
+    server = SandboxServer()
+    url = await server.start()
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("3", callback_data="x:3")]])
+
+    async def start(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat
+        await update.effective_chat.send_message("question", reply_markup=keyboard)
+
+    async def tapped(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        assert query and chat
+        await query.answer()
+        await query.edit_message_text("question\n\nYour answer: 3")
+        await chat.send_message("next question", reply_markup=keyboard)
+
+    app = Application.builder().token(TOKEN).base_url(f"{url}/bot").build()
+    app.add_handler(MessageHandler(filters.TEXT, start))
+    app.add_handler(CallbackQueryHandler(tapped))
+    times = []
+    async with app, httpx.AsyncClient(base_url=url) as http:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5)
+        for i in range(n):
+            user = 51_000 + i
+            await inject_text(http, user, "go")
+            await wait_for(http, user, 1, time.perf_counter())
+            for _ in ANSWERS:
+                seen = await events(http, user)
+                last = max(int(e["message_id"]) for e in seen)
+                start = time.perf_counter()
+                await press(http, user, last, "x:3")
+                times.append(await wait_for(http, user, len(seen) + 2, start))
+        await app.updater.stop()
+        await app.stop()
+    await server.stop()
+    return times
+
+
+async def _postgres_database() -> str:
+    """A fresh database on the local PostgreSQL (as the tests make them)."""
+    from tests.databases import create_postgres_database
+
+    return await create_postgres_database()
+
+
+async def waypoint(n: int, *, postgres: bool = False) -> list[float]:
+    server = SandboxServer()
+    url = await server.start()
+    workdir = Path(tempfile.mkdtemp(prefix="waypoint-bench-"))
+    database_url = await _postgres_database() if postgres else f"sqlite:///{workdir}/b.db"
+    settings = load_settings(
+        read_env_file=False,
+        database_url=database_url,
+        telegram_api_base_url=url,
+        telegram_bot_token=TOKEN,
+        dispatch_interval=0,
+        # Like the baselines, no rate limiter: at one answer every ~30 ms the run asks
+        # for ~90 calls a second, and Telegram's 30 a second would make it a test of the
+        # limiter. (In production the limiter paces sends; it is not handler cost.)
+        telegram_rate_limit=0,
+    )
+    engine = make_engine(settings.database_url)
+    await upgrade(engine)
+    content = load_content(DEFAULT_CONTENT_DIR)
+    svc = Services(
+        settings=settings, content=content, engine=engine, sessions=make_sessionmaker(engine)
+    )
+    load_screener()
+    today = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        program = Program(name="Bench", timezone="America/New_York", region="US")
+        session.add(program)
+        await session.flush()
+        assert program.id is not None
+        for i in range(n):
+            session.add(
+                Client(
+                    program_id=program.id,
+                    code=f"B{i:03d}"[:5],
+                    telegram_user_id=70_000 + i,
+                    chat_id=70_000 + i,
+                    status=ClientStatus.active,
+                    enrolled_at=today - timedelta(days=30),
+                    weekly_day=(today.weekday() + 3) % 7,  # no weekly questions today
+                )
+            )
+    menu = content.language("en").menu.checkin
+    times = []
+    application = build_application(svc, TOKEN)
+    async with polling(application, poll_timeout=5), httpx.AsyncClient(base_url=url) as http:
+        for i in range(n):
+            user = 70_000 + i
+            await inject_text(http, user, menu)
+            await wait_for(http, user, 2, time.perf_counter())  # "let's check in" + question
+            async with svc.sessions() as session:
+                from sqlmodel import select
+
+                checkin = (
+                    await session.exec(select(CheckIn).where(CheckIn.client_id == i + 1))
+                ).one()
+            for step, value in ANSWERS:
+                seen = await events(http, user)
+                last = max(int(e["message_id"]) for e in seen)
+                start = time.perf_counter()
+                await press(http, user, last, f"ck:{checkin.id}:{step}:{value}")
+                times.append(await wait_for(http, user, len(seen) + 2, start))
+        async with svc.sessions() as session:
+            from sqlmodel import select
+
+            rows = (await session.exec(select(CheckIn))).all()
+        assert all(r.step == "sleep_quality" for r in rows), "an answer was not saved"
+    await engine.dispose()
+    await server.stop()
+    if postgres:
+        from tests.databases import drop_postgres_database
+
+        await drop_postgres_database(database_url)
+    return times
+
+
+async def main(n: int, postgres: bool) -> None:
+    echo = await echo_baseline(n)
+    calls = await three_calls_baseline(n)
+    answers = await waypoint(n, postgres=postgres)
+    where = "PostgreSQL" if postgres else "SQLite"
+    print(f"{n} clients x {len(ANSWERS)} answers, on the local sandbox ({where})")
+    print(latency_line("baseline: bare PTB echo", echo))
+    print(latency_line("baseline: bare PTB answer+edit+send", calls))
+    print(latency_line("Waypoint check-in answer", answers))
+    ratio = statistics.median(answers) / statistics.median(echo)
+    print(
+        f"answer / echo (median): {ratio:.2f}x (target <= 3x);"
+        f" answer / same three calls: {statistics.median(answers) / statistics.median(calls):.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    asyncio.run(main(int(numbers[0]) if numbers else 30, "--postgres" in sys.argv))

@@ -1,0 +1,1 @@
+"""The daily check-in\x27s pure core: questions, rules, trends and charts (no Telegram)."""

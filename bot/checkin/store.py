@@ -1,0 +1,590 @@
+"""The check-in's records: start or resume, write an answer exactly once, fire the rules.
+
+No Telegram here. Every answer is committed as it arrives, with the step it answers in
+the WHERE clause: a double tap, a tap on an old question, an update handled twice or
+a second worker answering at the same moment changes the row once or not at all. The
+rules run in the same transaction, so an alert exists exactly when its answer does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.alerts import Finding, raise_alert
+from bot.checkin import items, rules
+from bot.checkin.items import Plan, Shape
+from bot.checkin.stats import Record, is_complete
+from bot.content import Content
+from bot.models import (
+    Alert,
+    AlertTier,
+    CheckIn,
+    CheckinFlag,
+    Client,
+    CravingMoment,
+    Delivery,
+    DeliveryStatus,
+    Program,
+    Screening,
+)
+from bot.scheduling.kinds import CHECKIN
+
+checkin_t = CheckIn.__table__  # type: ignore[attr-defined]
+flag_t = CheckinFlag.__table__  # type: ignore[attr-defined]
+ANSWER_COLUMNS = (
+    "craving", "mood", "sleep_hours", "sleep_quality", "triggers", "use", "substances",
+    "safe_now", "medicine", "confidence", "support",
+)  # fmt: skip
+SCALE_COLUMNS = frozenset({"craving", "mood", "confidence"})
+# The answers some rule reads (the others feed trends and the digest only).
+RULE_STEPS = frozenset(
+    {"craving", "mood", "use", "substances", "safe_now", "medicine", "confidence"}
+)
+# An unfinished check-in is resumed by "Check in" for this long (a day-long pause).
+RESUME_WITHIN_DAYS = 1
+
+
+def zone_of(client: Client, program: Program) -> ZoneInfo:
+    return ZoneInfo(client.timezone or program.timezone)
+
+
+def local_today(client: Client, program: Program, now: datetime) -> date:
+    return now.astimezone(zone_of(client, program)).date()
+
+
+def weekly_day(client: Client) -> int:
+    if client.weekly_day is not None:
+        return client.weekly_day
+    return client.enrolled_at.weekday() if client.enrolled_at else 6
+
+
+def answers_of(checkin: CheckIn, screen: Screening | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {name: getattr(checkin, name) for name in ANSWER_COLUMNS}
+    if screen is not None:
+        out.update(screen.answers)
+    return out
+
+
+def day_of(checkin: CheckIn) -> rules.Day:
+    return rules.Day(
+        local_date=checkin.local_date,
+        craving=checkin.craving,
+        mood=checkin.mood,
+        confidence=checkin.confidence,
+        use=checkin.use,
+        substances=checkin.substances,
+        safe_now=checkin.safe_now,
+        medicine=checkin.medicine,
+    )
+
+
+def record_of(checkin: CheckIn) -> Record:
+    return Record(
+        local_date=checkin.local_date,
+        complete=checkin.completed_at is not None or is_complete(answers_of(checkin)),
+        craving=checkin.craving,
+        mood=checkin.mood,
+        confidence=checkin.confidence,
+        sleep_hours=checkin.sleep_hours,
+        sleep_quality=checkin.sleep_quality,
+        triggers=checkin.triggers,
+        use=checkin.use,
+        medicine=checkin.medicine,
+        support=checkin.support,
+    )
+
+
+async def history(
+    session: AsyncSession, client_id: int, *, before: date | None = None, days: int = 14
+) -> list[CheckIn]:
+    """The client's check-ins of the `days` days before `before` (or up to today), newest
+    first."""
+    query = select(CheckIn).where(CheckIn.client_id == client_id)
+    if before is not None:
+        query = query.where(
+            col(CheckIn.local_date) < before,
+            col(CheckIn.local_date) >= before - timedelta(days=days),
+        )
+    return list((await session.exec(query.order_by(col(CheckIn.local_date).desc()))).all())
+
+
+async def screening(session: AsyncSession, client_id: int, kind: str, on: date) -> Screening | None:
+    return (
+        await session.exec(
+            select(Screening).where(
+                Screening.client_id == client_id, Screening.kind == kind, Screening.local_date == on
+            )
+        )
+    ).first()
+
+
+async def last_screening(
+    session: AsyncSession, client_id: int, kind: str, *, completed: bool = True
+) -> Screening | None:
+    query = select(Screening).where(Screening.client_id == client_id, Screening.kind == kind)
+    if completed:
+        query = query.where(col(Screening.completed_at).is_not(None))
+    return (await session.exec(query.order_by(col(Screening.local_date).desc()))).first()
+
+
+async def weekly_due(session: AsyncSession, client: Client, kind: str, today: date) -> bool:
+    """A weekly questionnaire is due on the client's day, and also later in the week when
+    that day's check-in was skipped; never twice within six days."""
+    assert client.id is not None
+    last = await last_screening(session, client.id, kind)
+    if last is not None and (today - last.local_date).days < 6:
+        return False
+    if today.weekday() == weekly_day(client):
+        return True
+    return last is not None and (today - last.local_date).days >= 8
+
+
+async def plan_of(session: AsyncSession, client: Client, checkin: CheckIn) -> Plan:
+    # A client with medication reminders answers those instead (Taken / Skip), so the
+    # check-in does not ask twice; their misses are flagged by the reminders.
+    # (bot/medication.py: has_medication_reminders is this same setting.)
+    medicine = client.checkin_medicine and not client.medication_reminders
+    asq = checkin.asq_due
+    if asq and checkin.step not in (*items.ASQ_STEPS, "asq_now"):
+        # Answered already today (a second check-in that day does not ask again).
+        done = await screening(session, checkin.client_id, "asq", checkin.local_date)
+        asq = done is None or done.completed_at is None
+    return Plan(medicine=medicine, asq=asq)
+
+
+# --- starting ------------------------------------------------------------------------
+
+
+@dataclass
+class Opened:
+    checkin: CheckIn
+    how: str  # "new", "resume", "again"
+
+
+async def open_checkin(
+    session: AsyncSession, client: Client, program: Program, now: datetime
+) -> Opened:
+    """Resume an unfinished check-in of today or yesterday; else start today's, or start
+    today's again (a second check-in the same day updates the same record)."""
+    assert client.id is not None
+    today = local_today(client, program, now)
+    recent = (
+        await session.exec(
+            select(CheckIn)
+            .where(
+                CheckIn.client_id == client.id,
+                col(CheckIn.local_date) >= today - timedelta(days=RESUME_WITHIN_DAYS),
+            )
+            .order_by(col(CheckIn.local_date).desc())
+        )
+    ).all()
+    unfinished = next((c for c in recent if c.step is not None), None)
+    if unfinished is not None:
+        return Opened(unfinished, "resume")
+    todays = next((c for c in recent if c.local_date == today), None)
+    if todays is not None:
+        todays.step = items.FIRST
+        todays.rounds += 1
+        todays.updated_at = now
+        todays.completed_at = None
+        session.add(todays)
+        await session.flush()
+        return Opened(todays, "again")
+    checkin = CheckIn(
+        client_id=client.id,
+        local_date=today,
+        step=items.FIRST,
+        started_at=now,
+        updated_at=now,
+        asq_due=await weekly_due(session, client, "asq", today),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(checkin)
+    except IntegrityError:  # a second tap or worker created it a moment ago
+        existing = (
+            await session.exec(
+                select(CheckIn).where(CheckIn.client_id == client.id, CheckIn.local_date == today)
+            )
+        ).one()
+        return Opened(existing, "resume")
+    return Opened(checkin, "new")
+
+
+# --- answering -------------------------------------------------------------------------
+
+
+@dataclass
+class Answered:
+    status: str  # "ok", "stale" (not the question waiting), "invalid" (not offered)
+    checkin: CheckIn | None = None
+    step: str | None = None  # the step answered
+    value: str | None = None
+    selected: list[str] = field(default_factory=list)  # a multi-select's keys so far
+    advanced: bool = False  # moved on to the next step
+    alerts: list[Alert] = field(default_factory=list)
+    asq: str | None = None  # the screen's result, when this answer finished it
+    replay: bool = False  # saved by an earlier handling of the same update
+
+
+async def answer(
+    session: AsyncSession,
+    *,
+    content: Content,
+    client: Client,
+    checkin_id: int,
+    step: str,
+    value: str,
+    now: datetime,
+    note: str | None = None,
+    update_id: int | None = None,
+    program: Program | None = None,
+) -> Answered:
+    """Write one answer (or one toggle of a multi-select) if `step` is the question
+    waiting; then the rules. The caller commits."""
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None or checkin.client_id != client.id:
+        return Answered("invalid")
+    if not items.valid_value(step, value):
+        return Answered("invalid", checkin)
+    if checkin.step != step:
+        if update_id is not None and checkin.last_update_id == update_id:
+            # This very update wrote the answer before the bot stopped: say and ask again.
+            multi = items.STEPS[step].shape is Shape.multi
+            selected = items.split_keys(getattr(checkin, step)) if multi else []
+            toggle = multi and value not in (items.DONE, items.NONE)
+            return Answered("ok", checkin, step, value, selected, not toggle, replay=True)
+        return Answered("stale", checkin, step)
+    spec = items.STEPS[step]
+    values: dict[str, Any] = {"updated_at": now, "last_update_id": update_id}
+    screen: Screening | None = None
+    if step.startswith("asq_"):
+        screen = await _asq_row(session, checkin, now)
+    if spec.shape is Shape.multi and value != items.DONE:
+        # A toggle: the step stays; the row changes only if nobody changed it meanwhile.
+        current = getattr(checkin, step)
+        if step == "triggers" and value == items.NONE:
+            new, advance = "", True
+        else:
+            new, advance = items.toggle(current, value, spec.options), False
+        values[step] = new
+        guard = sa.func.coalesce(checkin_t.c[step], "") == (current or "")
+        if advance:
+            answers = {**answers_of(checkin, screen), step: new}
+            values["step"] = items.next_step(step, answers, await plan_of(session, client, checkin))
+        if not await _write(session, checkin, step, values, guard):
+            return Answered("stale", checkin, step)
+        result = Answered("ok", checkin, step, value, items.split_keys(new), advanced=advance)
+        if advance:
+            await _after_step(session, content, client, checkin, step, now, result, program=program)
+        return result
+    answers = answers_of(checkin, screen)
+    if spec.shape is Shape.scale:
+        values[step] = int(value)
+        answers[step] = int(value)
+    elif spec.shape is Shape.choice and not step.startswith("asq_"):
+        values[step] = value
+        answers[step] = value
+    elif spec.shape is Shape.text and note:
+        values["note"] = note
+    if step.startswith("asq_"):
+        answers[step] = value
+    plan = await plan_of(session, client, checkin)
+    earlier: list[rules.Day] | None = None
+    if step == "mood":
+        # Low mood two days running, or a sharp drop: the risk questions come today.
+        earlier = [
+            day_of(c) for c in await history(session, client.id or 0, before=checkin.local_date)
+        ]
+        th = await thresholds_for(session, client, program)
+        probe = rules.Day(checkin.local_date, mood=int(value))
+        if rules.runs_screen(rules.answer_flags(probe, earlier, th)) and not plan.asq:
+            values["asq_due"] = True
+            plan = Plan(medicine=plan.medicine, asq=True)
+    values["step"] = items.next_step(step, answers, plan)
+    if values["step"] is None:
+        values["completed_at"] = now
+    if not await _write(session, checkin, step, values):
+        return Answered("stale", checkin, step)
+    if screen is not None:
+        screen.answers = {**screen.answers, step: value}
+        session.add(screen)
+    if step == "craving":
+        session.add(
+            CravingMoment(
+                client_id=client.id or 0, checkin_id=checkin_id, at=now, craving=int(value)
+            )
+        )
+    result = Answered("ok", checkin, step, value, advanced=True)
+    await _after_step(
+        session,
+        content,
+        client,
+        checkin,
+        step,
+        now,
+        result,
+        screen=screen,
+        program=program,
+        earlier=earlier,
+    )
+    return result
+
+
+async def _write(
+    session: AsyncSession,
+    checkin: CheckIn,
+    step: str,
+    values: dict[str, Any],
+    guard: Any = None,
+) -> bool:
+    """UPDATE … WHERE id = ? AND step = ?: True if this answer was the one written."""
+    condition = sa.and_(checkin_t.c.id == checkin.id, checkin_t.c.step == step)
+    if guard is not None:
+        condition = sa.and_(condition, guard)
+    result = await session.exec(sa.update(checkin_t).where(condition).values(**values))  # type: ignore[call-overload]
+    if result.rowcount != 1:
+        return False
+    for name, value in values.items():  # what was written is what the row now holds
+        set_committed_value(checkin, name, value)
+    return True
+
+
+async def _asq_row(session: AsyncSession, checkin: CheckIn, now: datetime) -> Screening:
+    row = await screening(session, checkin.client_id, "asq", checkin.local_date)
+    if row is None:
+        row = Screening(
+            client_id=checkin.client_id, kind="asq", local_date=checkin.local_date, started_at=now
+        )
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def thresholds_for(
+    session: AsyncSession, client: Client, program: Program | None = None
+) -> rules.Thresholds:
+    program = program or await session.get(Program, client.program_id)
+    return rules.thresholds(
+        program.checkin_thresholds if program else None, client.checkin_thresholds
+    )
+
+
+async def _previous_craving(session: AsyncSession, client_id: int, before: datetime) -> int | None:
+    """The craving answered before the latest one (the two most recent moments)."""
+    moments = (
+        await session.exec(
+            select(CravingMoment.craving)
+            .where(CravingMoment.client_id == client_id, col(CravingMoment.at) <= before)
+            .order_by(col(CravingMoment.at).desc(), col(CravingMoment.id).desc())
+            .limit(2)
+        )
+    ).all()
+    return moments[1] if len(moments) == 2 else None
+
+
+async def _after_step(
+    session: AsyncSession,
+    content: Content,
+    client: Client,
+    checkin: CheckIn,
+    step: str,
+    now: datetime,
+    result: Answered,
+    *,
+    screen: Screening | None = None,
+    program: Program | None = None,
+    earlier: list[rules.Day] | None = None,
+) -> None:
+    """The rules, after each answer: what fires now raises its alert (once per key)."""
+    assert client.id is not None
+    if step not in RULE_STEPS and screen is None:
+        return  # sleep, triggers, support, the note: trends only, no rule
+    await session.flush()
+    th = await thresholds_for(session, client, program)
+    today = day_of(checkin)
+    flags: list[rules.Flag] = []
+    if step in ("craving", "confidence") and today.craving is not None:
+        # The craving rules need no earlier days, only the craving answered before this
+        # one. Craving with confidence waits for the confidence answer; the rules share
+        # a key, so the strongest fires once.
+        previous = await _previous_craving(session, client.id, now)
+        only = rules.Day(today.local_date, craving=today.craving, confidence=today.confidence)
+        flags = rules.answer_flags(only, [], th, previous_craving=previous)
+    elif step in RULE_STEPS:
+        if earlier is None:
+            earlier = [
+                day_of(c) for c in await history(session, client.id, before=checkin.local_date)
+            ]
+        flags = rules.answer_flags(rules.Day(today.local_date, **_only(today, step)), earlier, th)
+    if screen is not None and checkin.step not in (*items.ASQ_STEPS, "asq_now"):
+        # The risk questions just ended.
+        outcome = rules.asq_result(screen.answers)
+        screen.result = {"tier": outcome}
+        screen.completed_at = now
+        screen.step = None
+        session.add(screen)
+        result.asq = outcome
+        if outcome != "negative":
+            flags.append(
+                rules.Flag(
+                    f"asq:{checkin.local_date.isoformat()}",
+                    outcome,
+                    "suicide_screen",
+                    "asq_acute" if outcome == "urgent" else "asq_positive",
+                    "weekly safety questions: " + rules.asq_evidence(screen.answers),
+                    high_priority=outcome == "urgent",
+                )
+            )
+    for flag in flags:
+        alert = await fire(session, content, client, flag, now, source="checkin")
+        if alert is not None:
+            result.alerts.append(alert)
+
+
+def _only(today: rules.Day, step: str) -> dict[str, Any]:
+    """Today's answers that belong to `step`, so a rule fires on the answer that proves
+    it, not again on every later answer (the key would stop a second alert anyway)."""
+    related = {
+        "mood": ("mood",),
+        "use": ("use",),
+        "substances": ("use", "substances"),
+        "safe_now": ("safe_now",),
+        "medicine": ("medicine",),
+    }.get(step, ())
+    return {name: getattr(today, name) for name in related}
+
+
+async def fire(
+    session: AsyncSession,
+    content: Content,
+    client: Client,
+    flag: rules.Flag,
+    now: datetime,
+    *,
+    source: str,
+) -> Alert | None:
+    """Raise the flag's alert unless its key fired before (INSERT … ON CONFLICT DO NOTHING
+    on the unique key: exactly once, whichever worker gets here first)."""
+    assert client.id is not None
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(flag_t)
+    inserted = await session.exec(  # type: ignore[call-overload]
+        insert.values(client_id=client.id, key=flag.key, raised_at=now)
+        .on_conflict_do_nothing(index_elements=["client_id", "key"])
+        .returning(flag_t.c.id)
+    )
+    flag_id = inserted.scalar()
+    if flag_id is None:
+        if flag.high_priority:
+            # Fired already (e.g. at "yes" to use); what was used since makes it a priority.
+            earlier = (
+                await session.exec(
+                    select(CheckinFlag).where(
+                        CheckinFlag.client_id == client.id, CheckinFlag.key == flag.key
+                    )
+                )
+            ).first()
+            alert = (
+                await session.get(Alert, earlier.alert_id) if earlier and earlier.alert_id else None
+            )
+            if alert is not None and not alert.high_priority:
+                alert.high_priority = True
+                alert.evidence = flag.evidence
+                session.add(alert)
+        return None
+    alert = await raise_alert(
+        session,
+        content=content,
+        client=client,
+        finding=Finding(
+            tier=AlertTier(flag.tier),
+            category=flag.category,
+            rule=flag.rule,
+            evidence=flag.evidence,
+        ),
+        now=now,
+        source=source,
+    )
+    if flag.high_priority:
+        alert.high_priority = True
+        session.add(alert)
+    await session.exec(sa.update(flag_t).where(flag_t.c.id == flag_id).values(alert_id=alert.id))  # type: ignore[call-overload]
+    return alert
+
+
+# --- missed check-ins ----------------------------------------------------------------------
+
+
+async def review_missed(session: AsyncSession, content: Content, now: datetime) -> list[Alert]:
+    """For each check-in prompt whose day ended in the last two days: was it answered?
+    Fires the missed-check-in rules once per day (their keys)."""
+    delivery = Delivery.__table__  # type: ignore[attr-defined]
+    ended = (
+        await session.exec(  # type: ignore[call-overload]
+            sa.select(delivery.c.client_id)
+            .where(
+                delivery.c.kind == CHECKIN.name,
+                delivery.c.status == DeliveryStatus.sent.value,
+                delivery.c.expires_at <= now,
+                delivery.c.expires_at > now - timedelta(days=2),
+            )
+            .distinct()
+        )
+    ).scalars()
+    raised: list[Alert] = []
+    for client_id in list(ended):
+        client = await session.get(Client, client_id)
+        if client is None or client.status.value != "active":
+            continue
+        prompts = (
+            await session.exec(
+                select(Delivery)
+                .where(
+                    Delivery.client_id == client_id,
+                    Delivery.kind == CHECKIN.name,
+                    Delivery.status == DeliveryStatus.sent,
+                    col(Delivery.expires_at) <= now,
+                )
+                .order_by(col(Delivery.due_at).desc())
+                .limit(14)
+            )
+        ).all()
+        done = {
+            c.local_date
+            for c in await history(session, client_id)
+            if c.craving is not None  # started and answered something counts as checked in
+        }
+        prompted = [
+            rules.Prompted(
+                local_date=date.fromisoformat(p.dedupe_key.rsplit(":", 1)[1]),
+                sent_at=p.sent_at or p.due_at,
+                answered=date.fromisoformat(p.dedupe_key.rsplit(":", 1)[1]) in done,
+            )
+            for p in prompts
+        ]
+        alert_times = (
+            await session.exec(
+                select(Alert.raised_at).where(
+                    Alert.client_id == client_id,
+                    col(Alert.raised_at) >= now - timedelta(days=5),
+                    col(Alert.category) != "missed_checkins",
+                )
+            )
+        ).all()
+        th = await thresholds_for(session, client)
+        for flag in rules.missed_flags(prompted, list(alert_times), th):
+            alert = await fire(session, content, client, flag, now, source="checkin")
+            if alert is not None:
+                raised.append(alert)
+    return raised
