@@ -61,7 +61,7 @@ async def echo_baseline(n: int) -> list[float]:
         for i in range(n):
             start = time.perf_counter()
             await inject_text(http, 50_000 + i, "hello")
-            times.append(await wait_for(http, 50_000 + i, 1, start))
+            times.append(await wait_for(server, 50_000 + i, 1, start))
         await app.updater.stop()
         await app.stop()
     await server.stop()
@@ -117,8 +117,8 @@ async def waypoint(n: int) -> tuple[list[float], list[float]]:
         for i in range(n):
             start = time.perf_counter()
             await inject_text(http, 70_000 + i, URGENT)
-            replies.append(await wait_for(http, 70_000 + i, 1, start))
-            alerts.append(await wait_for(http, 60_000 + i, 1, start))
+            replies.append(await wait_for(server, 70_000 + i, 1, start))
+            alerts.append(await wait_for(server, 60_000 + i, 1, start))
     await engine.dispose()
     await server.stop()
     return replies, alerts

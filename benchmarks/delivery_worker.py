@@ -141,9 +141,4 @@ if __name__ == "__main__":
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--expect", type=int, default=0)
     parser.add_argument("--in-flight", type=int, default=1)
-    import os
-    if os.environ.get("WAYPOINT_PROFILE") and not parser.parse_args().baseline:
-        import cProfile
-        cProfile.run("asyncio.run(main(parser.parse_args()))", os.environ["WAYPOINT_PROFILE"])
-    else:
-        asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(parser.parse_args()))

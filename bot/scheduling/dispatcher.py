@@ -97,6 +97,10 @@ class _Finish:
     values: dict[str, Any]
     worker: str
 
+    @property
+    def outcome(self) -> outbox.Outcome:
+        return outbox.Outcome(self.item, self.from_status, self.values)
+
     async def __call__(self, connection: AsyncConnection) -> None:
         recorded = await outbox.finish(
             connection,
@@ -105,8 +109,13 @@ class _Finish:
             from_status=self.from_status,
             values=self.values,
         )
-        if not recorded:  # the lease ran out and another worker took the row over
-            log_event(logging.WARNING, "delivery.claim_lost", id=self.item.id, worker=self.worker)
+        if not recorded:
+            _claim_lost(self.item, self.worker)
+
+
+def _claim_lost(item: DueDelivery, worker: str) -> None:
+    """The lease ran out and another worker took the row over: nothing was written."""
+    log_event(logging.WARNING, "delivery.claim_lost", id=item.id, worker=worker)
 
 
 def _plain(value: Any) -> str:
@@ -218,11 +227,13 @@ class Dispatcher:
     async def _send_one_at_a_time(
         self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
     ) -> None:
-        # Outcomes wait to be written in the same commit that marks the next row
-        # `sending`: one commit per message, and never two rows in doubt. One connection
-        # serves the whole batch; it is outside any transaction while a request is out.
+        # Outcomes wait to be written in the same statement that marks the next row
+        # `sending`: one write per message, and never two rows in doubt. One connection
+        # serves the whole batch, in autocommit: every write is a single statement, and
+        # no transaction is open while a request is out.
         unwritten: list[Write] = []
         async with self.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             for item in items:
                 if self.halted is not None:
                     unwritten.append(self._release_write(item, DeliveryStatus.claimed))
@@ -231,27 +242,34 @@ class Dispatcher:
                 if not isinstance(prepared, Outgoing):
                     unwritten.append(prepared)
                     continue
-                async with connection.begin():
-                    marked = await self._write_and_mark(connection, unwritten, item)
-                    unwritten = []
+                marked = await self._write(connection, unwritten, mark=item)
+                unwritten = []
                 if not marked:
                     tally.lost_claims += 1
                     continue
                 unwritten.append(await self._send(item, prepared, DeliveryStatus.sending, tally))
-            if unwritten:
-                async with connection.begin():
-                    for write in unwritten:
-                        await write(connection)
+            await self._write(connection, unwritten)
 
-    async def _write_and_mark(
-        self, connection: AsyncConnection, unwritten: list[Write], item: DueDelivery
+    async def _write(
+        self, connection: AsyncConnection, writes: Sequence[Write], mark: DueDelivery | None = None
     ) -> bool:
-        """Write the outcomes waiting to be written, and mark `item` sending."""
-        for write in unwritten:
-            await write(connection)
-        return await outbox.mark_sending(
-            connection, item, worker=self.worker_id, now=self.clock.now()
-        )
+        """Write the outcomes waiting to be written and mark `mark` sending, in one
+        statement; True if `mark` is now this worker's to send. A write of several
+        statements (a 403 making a client unreachable) first gets its own transaction."""
+        outcomes = []
+        for write in writes:
+            if isinstance(write, _Finish):
+                outcomes.append(write.outcome)
+            else:
+                async with self.engine.begin() as transaction:
+                    await write(transaction)
+        if mark is not None:
+            outcomes.append(outbox.sending(mark, self.clock.now()))
+        written = await outbox.finish_many(connection, outcomes, worker=self.worker_id)
+        for outcome in outcomes:
+            if outcome.item is not mark and outcome.item.id not in written:
+                _claim_lost(outcome.item, self.worker_id)
+        return mark is not None and mark.id in written
 
     async def _send_concurrently(
         self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
@@ -313,16 +331,17 @@ class Dispatcher:
             )
         renderer = renderer_for(item.kind)
         assert renderer is not None, item.kind  # only renderable kinds are claimed
+        context = RenderContext(
+            sessions=self.sessions, content=self.content, now=now, clients=clients
+        )
         try:
-            async with self.sessions() as session:
-                rendered = await renderer(
-                    RenderContext(session=session, content=self.content, now=now, clients=clients),
-                    item,
-                )
+            rendered = await renderer(context, item)
         except Exception as exc:
             log.exception("renderer for %s failed on delivery %s", item.kind, item.id)
             failure = SendFailed(Failure.transient, f"render error: {type(exc).__name__}")
             return self._failure_write(item, from_status, failure, tally)
+        finally:
+            await context.close()
         if isinstance(rendered, Skip):
             return self._skip_write(item, rendered.reason, tally)
         return rendered

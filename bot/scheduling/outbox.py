@@ -210,6 +210,81 @@ async def finish(
     return result.rowcount == 1
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One row's write, to be made only if the row is still this worker's claim."""
+
+    item: DueDelivery
+    from_status: DeliveryStatus
+    values: dict[str, Any]
+
+
+def sending(item: DueDelivery, now: datetime) -> Outcome:
+    """Claimed -> sending: written (durably) just before the row's request goes out."""
+    return Outcome(
+        item, DeliveryStatus.claimed, {"status": DeliveryStatus.sending.value, "claimed_at": now}
+    )
+
+
+async def finish_many(
+    connection: AsyncConnection, outcomes: Sequence[Outcome], *, worker: str
+) -> set[int]:
+    """Write several rows' outcomes in ONE statement (atomic on its own, so it may run
+    outside a transaction); returns the ids written. A row whose claim was lost (its
+    lease ran out and another worker took it) is left as it is and not returned.
+
+    The at-most-once path writes one statement per message (the previous row's result
+    and the next row's `sending` mark together): on this machine a statement through
+    SQLAlchemy costs 0.3-0.5 ms of CPU, as much as a third of a send."""
+    if not outcomes:
+        return set()
+    shape = tuple(tuple(sorted(o.values)) for o in outcomes)
+    parameters: dict[str, Any] = {"worker": worker}
+    for n, outcome in enumerate(outcomes):
+        parameters[f"id{n}"] = outcome.item.id
+        parameters[f"status{n}"] = outcome.from_status.value
+        parameters[f"attempts{n}"] = outcome.item.attempts
+        parameters.update({f"v{n}_{column}": value for column, value in outcome.values.items()})
+    result = await connection.execute(_fenced_many(shape), parameters)
+    return {row[0] for row in result}
+
+
+@lru_cache(maxsize=128)
+def _fenced_many(shape: tuple[tuple[str, ...], ...]) -> Any:
+    """UPDATE delivery SET c = CASE WHEN id = :id0 THEN :v0_c … ELSE c END …
+    WHERE claimed_by = :worker AND ((id = :id0 AND status = :status0 AND attempts =
+    :attempts0) OR …) RETURNING id. Built once per shape (how many rows, which columns):
+    the common shapes are few, so SQLAlchemy's compiled cache is reused."""
+    columns = sorted({column for row in shape for column in row})
+    values = {}
+    for column in columns:
+        whens = [
+            (
+                delivery.c.id == sa.bindparam(f"id{n}"),
+                sa.bindparam(f"v{n}_{column}", type_=delivery.c[column].type),
+            )
+            for n, row in enumerate(shape)
+            if column in row
+        ]
+        values[column] = sa.case(*whens, else_=delivery.c[column])
+    held = sa.or_(
+        *(
+            sa.and_(
+                delivery.c.id == sa.bindparam(f"id{n}"),
+                delivery.c.status == sa.bindparam(f"status{n}"),
+                delivery.c.attempts == sa.bindparam(f"attempts{n}"),
+            )
+            for n in range(len(shape))
+        )
+    )
+    return (
+        sa.update(delivery)
+        .where(delivery.c.claimed_by == sa.bindparam("worker"), held)
+        .values(values)
+        .returning(delivery.c.id)
+    )
+
+
 async def mark_client_unreachable(
     connection: AsyncConnection, item: DueDelivery, *, now: datetime, error: str
 ) -> bool:

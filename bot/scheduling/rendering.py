@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
@@ -58,11 +59,25 @@ class DueDelivery:
 
 @dataclass
 class RenderContext:
-    session: AsyncSession  # for reads; the dispatcher commits nothing a renderer writes
+    sessions: async_sessionmaker[AsyncSession]
     content: Content
     now: datetime
     # The clients of the whole batch, loaded in one query.
     clients: Mapping[int, Client] = field(default_factory=dict)
+    _session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """For reads; the dispatcher commits nothing a renderer writes. Opened on first
+        use: most renderers read nothing, and a session costs ~0.1 ms a message."""
+        if self._session is None:
+            self._session = self.sessions()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def client(self, delivery: DueDelivery) -> Client | None:
         return self.clients.get(delivery.client_id) if delivery.client_id is not None else None

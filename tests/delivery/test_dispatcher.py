@@ -28,6 +28,11 @@ def _local(hour: int, minute: int = 0, day: int = 10) -> datetime:
     return datetime(2026, 6, day, hour, minute, tzinfo=UTC) - EDT
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC, PostgreSQL aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def _row(svc: Services, key: str) -> Delivery:
     async with svc.sessions() as session:
         row = (await session.exec(select(Delivery).where(Delivery.dedupe_key == key))).one()
@@ -406,10 +411,59 @@ async def test_an_expired_claim_is_taken_over_and_a_late_ack_is_refused(
             from_status=DeliveryStatus.claimed,
             values={"status": "failed"},
         )
+        # Nor does its combined write (one row's result and the next row's mark).
+        late = [
+            outbox.Outcome(claimed[1], DeliveryStatus.sending, {"status": "sent"}),
+            outbox.sending(claimed[2], clock.now()),
+        ]
+        assert await outbox.finish_many(connection, late, worker="worker-dead") == set()
     statuses = {(await _row(services, c.dedupe_key)).status for c in claimed}
     assert statuses == {DeliveryStatus.sent}
     assert sum(len(_texts(sandbox_server, c.chat_id or 0)) for c in clients) == 2
     del dead
+
+
+async def test_one_statement_writes_a_result_and_the_next_mark_for_held_rows_only(
+    services: Services, sandbox_server: SandboxServer, engine: DeliveryEngine, clock: ManualClock
+) -> None:
+    program = await a_program(services)
+    for i in range(3):
+        await enrolled_client(services, sandbox_server, program, 2150 + i)
+    clock.set(_local(19, 59))
+    await engine.run_once()  # plans only
+    clock.set(_local(20, 0))
+    async with services.engine.begin() as connection:
+        first, second, third = await outbox.claim(
+            connection, worker="w1", now=clock.now(), kinds=["checkin"], limit=10
+        )
+        assert await outbox.mark_sending(connection, first, worker="w1", now=clock.now())
+    sent_at = clock.now()
+    async with services.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        written = await outbox.finish_many(
+            autocommit,
+            [
+                outbox.Outcome(
+                    first,
+                    DeliveryStatus.sending,
+                    {"status": "sent", "sent_at": sent_at, "telegram_message_id": 77},
+                ),
+                outbox.sending(second, clock.now()),
+                # Not this row's state (it is claimed, not sending): left alone.
+                outbox.Outcome(third, DeliveryStatus.sending, {"status": "failed"}),
+            ],
+            worker="w1",
+        )
+    assert written == {first.id, second.id}
+    rows = [await _row(services, item.dedupe_key) for item in (first, second, third)]
+    assert [r.status for r in rows] == [
+        DeliveryStatus.sent,
+        DeliveryStatus.sending,
+        DeliveryStatus.claimed,
+    ]
+    assert rows[0].telegram_message_id == 77 and rows[0].sent_at is not None
+    assert abs((_utc(rows[0].sent_at) - sent_at).total_seconds()) < 0.001
+    assert rows[1].sent_at is None and rows[1].telegram_message_id is None
 
 
 async def test_one_message_a_second_per_chat(
