@@ -35,7 +35,7 @@ cursor_t = PlannerCursor.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("bot.delivery")
 
 CURSOR = "daily"
-_INSERT_CHUNK = 500  # rows per INSERT: SQLite allows a limited number of bound values
+_INSERT_CHUNK = 500  # rows per execute: SQLAlchemy splits them to fit the bound-value limit
 
 
 @dataclass(frozen=True)
@@ -184,27 +184,26 @@ async def run_plan_steps(
 
 
 async def insert_new(connection: AsyncConnection, rows: Iterable[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING, in chunks; returns rows created."""
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING, in chunks; returns rows created.
+
+    The rows go as parameters of one cached statement (SQLAlchemy's "insertmanyvalues"
+    batches them into multi-row INSERTs), not as literal VALUES built into a new
+    statement per chunk: compiling those cost more than the inserts."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(delivery)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(delivery.c.id)
+    )
     created = 0
     chunk: list[dict[str, Any]] = []
-
-    async def flush() -> int:
-        statement = (
-            insert(delivery)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(delivery.c.id)
-        )
-        return len((await connection.execute(statement)).all())
-
     for row in rows:
         chunk.append(row)
         if len(chunk) == _INSERT_CHUNK:
-            created += await flush()
+            created += len((await connection.execute(statement, chunk)).all())
             chunk = []
     if chunk:
-        created += await flush()
+        created += len((await connection.execute(statement, chunk)).all())
     return created
 
 
