@@ -578,9 +578,9 @@ async def digest_section(session: AsyncSession, content: Content, scope: DigestS
     if not ids:
         return None
     codes = {c.id: c.code for c in scope.caseload}
+    # No sessions this week (a holiday week, or just after the week turned) still leaves
+    # the "can't make it" pattern to report, so no early return here.
     planned = await upcoming(session, program.id or 0, start, end)
-    if not planned:
-        return None
     answers = {
         (a.series_id, a.client_id, a.occurrence): a
         for a in (
@@ -607,7 +607,7 @@ async def digest_section(session: AsyncSession, content: Content, scope: DigestS
                 marks.append(a.attendance if a else None)
             day = f"{occurrence.starts_at.astimezone(zone):%a %H:%M}"
             items[client.id].append(render(staff["digest_item"], day=day, rsvp=rsvp, mark=mark))
-    lines = [staff["digest_header"]]
+    lines: list[str] = []
     for client_id in sorted(items, key=lambda i: codes[i]):
         lines.append(
             render(
@@ -631,7 +631,7 @@ async def digest_section(session: AsyncSession, content: Content, scope: DigestS
         count = await cant_count(session, client_id, now)
         if count >= CANT_OFTEN:
             lines.append(render(staff["digest_cant_often"], code=codes[client_id], count=count))
-    return "\n".join(lines)
+    return "\n".join([staff["digest_header"], *lines]) if lines else None
 
 
 async def client_section(

@@ -42,13 +42,8 @@ async def test_import_marks_flags_once_and_reports_a_bad_row(
     may = await add_client(bot.services, program, telegram_user_id=7393, code="MAY-3")
     began = local(datetime.now(UTC) - timedelta(hours=1))
     series = await add_series(bot.services, program, start=began, rrule=None, title="Group A")
-    later = await add_series(
-        bot.services,
-        program,
-        start=local(datetime.now(UTC) + timedelta(days=2)),
-        rrule=None,
-        title="Group B",
-    )
+    later_start = local(datetime.now(UTC) + timedelta(days=2))
+    later = await add_series(bot.services, program, start=later_start, rrule=None, title="Group B")
     key = f"{began:%Y%m%dT%H%M}"
     async with bot.services.sessions() as session:  # Kim said she can't make it
         session.add(
@@ -72,7 +67,7 @@ async def test_import_marks_flags_once_and_reports_a_bad_row(
     bad = [
         f"{series.id},{day},ZZZ-9,present",  # row 6: unknown client
         f"{series.id},{day},LEE-2,maybe",  # row 7: unknown status
-        f"{later.id},{(began + timedelta(days=2)).date()},LEE-2,present",  # row 8: not yet
+        f"{later.id},{later_start.date()},LEE-2,present",  # row 8: not yet
         f"999,{day},LEE-2,present",  # row 9: no such session
         f"{series.id},2020-01-01,LEE-2,present",  # row 10: no session that day
     ]

@@ -4,6 +4,7 @@ notice (exactly once), and the digest's sessions section: end to end through the
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -235,3 +236,48 @@ async def test_the_digest_shows_this_weeks_sessions_rate_and_repeated_cant(
         assert f"{code}:" in text and "coming/present" in text
         assert "Program attendance this week: 100% (1 of 1)" in text
     assert f"{code}: 3× can't make it in 2 weeks" in text
+
+
+async def test_repeated_cant_is_reported_even_in_a_week_without_sessions(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    """Three "can't make it" in two weeks are worth a line even when the program has no
+    session this week (a holiday week, or the first hour of a new week)."""
+    bot, code = team
+    program = await only_program(bot.services)
+    alex_row = await client_row(bot.services, code)
+    now = datetime.now(UTC)
+    long_ago = local(now - timedelta(days=10))
+    series = await add_series(bot.services, program, start=long_ago, rrule=None, title="Old")
+    async with bot.services.sessions() as session:
+        for days in (3, 6, 9):
+            session.add(
+                SessionAttendance(
+                    series_id=series.id or 0,
+                    client_id=alex_row.id or 0,
+                    occurrence=f"X{days}",
+                    starts_at=now - timedelta(days=days),
+                    rsvp="cant",
+                )
+            )
+        await session.commit()
+        clinician = (
+            await session.exec(select(Clinician).where(Clinician.telegram_user_id == CLINICIAN))
+        ).one()
+        program_row = await session.get(Program, program.id)
+        client = await session.get(Client, alex_row.id)
+        assert program_row is not None and client is not None
+        scope = DigestScope(
+            clinician=clinician,
+            program=program_row,
+            caseload=[client],
+            since=now - timedelta(days=1),
+            now=now,
+        )
+        text = await digest_section(session, content, scope)
+        assert text is not None
+        assert f"{code}: 3× can't make it in 2 weeks" in text
+        assert "Program attendance" not in text  # nothing this week to count
+        # Without the pattern, a week without sessions adds nothing to the digest.
+        later = replace(scope, now=now + timedelta(days=30))
+        assert await digest_section(session, content, later) is None
