@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from telegram import Update
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, polling
 from bot.content import DEFAULT_CONTENT_DIR, load_content
@@ -40,32 +38,7 @@ TOKEN = "777:benchmark-token-abcdefghijklmnop"
 URGENT = "i want to kill myself tonight"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sandbox_chat import inject_text, latency_line, wait_for  # noqa: E402
-
-
-async def echo_baseline(n: int) -> list[float]:
-    server = SandboxServer()
-    url = await server.start()
-
-    async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_chat and update.effective_message
-        await update.effective_chat.send_message(update.effective_message.text or "")
-
-    app = Application.builder().token(TOKEN).base_url(f"{url}/bot").build()
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    times = []
-    async with app, httpx.AsyncClient(base_url=url) as http:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=5)
-        for i in range(n):
-            start = time.perf_counter()
-            await inject_text(http, 50_000 + i, "hello")
-            times.append(await wait_for(server, 50_000 + i, 1, start))
-        await app.updater.stop()
-        await app.stop()
-    await server.stop()
-    return times
+from sandbox_chat import echo_baseline, inject_text, latency_line, wait_for  # noqa: E402
 
 
 async def waypoint(n: int) -> tuple[list[float], list[float]]:
@@ -125,7 +98,7 @@ async def waypoint(n: int) -> tuple[list[float], list[float]]:
 
 
 async def main(n: int) -> None:
-    baseline = await echo_baseline(n)
+    baseline = await echo_baseline(TOKEN, n, n)
     replies, alerts = await waypoint(n)
     print(f"{n} messages, each from its own client, on the local sandbox")
     print(latency_line("baseline: bare PTB echo", baseline, width=28))

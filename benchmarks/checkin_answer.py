@@ -43,41 +43,13 @@ TOKEN = "777:benchmark-token-abcdefghijklmnop"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sandbox_chat import events, inject_text, latency_line, press, wait_for  # noqa: E402
+from sandbox_chat import echo_baseline, events, inject_text, latency_line, press, wait_for  # noqa: E402
 
 ANSWERS = (("craving", "3"), ("mood", "6"), ("sleep_hours", "from_6_to_8"))
 # Between two taps, as between a person's taps (seconds, not milliseconds): the bot's
 # work after its replies (marking the update done) finishes before the next tap, as it
 # would for a person, instead of being timed as part of the next answer.
 PAUSE = 0.1
-
-
-async def echo_baseline(n: int) -> list[float]:
-    server = SandboxServer()
-    url = await server.start()
-
-    async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_chat and update.effective_message
-        await update.effective_chat.send_message(update.effective_message.text or "")
-
-    app = Application.builder().token(TOKEN).base_url(f"{url}/bot").build()
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    times = []
-    async with app, httpx.AsyncClient(base_url=url) as http:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=5)
-        for i in range(n * len(ANSWERS)):
-            user = 50_000 + i % n
-            before = len(await events(http, user))
-            start = time.perf_counter()
-            await inject_text(http, user, "hello")
-            times.append(await wait_for(server, user, before + 1, start))
-            await asyncio.sleep(PAUSE)
-        await app.updater.stop()
-        await app.stop()
-    await server.stop()
-    return times
 
 
 async def three_calls_baseline(n: int) -> list[float]:
@@ -206,7 +178,7 @@ async def waypoint(n: int, *, postgres: bool = False) -> list[float]:
 
 
 async def main(n: int, postgres: bool) -> None:
-    echo = await echo_baseline(n)
+    echo = await echo_baseline(TOKEN, n * len(ANSWERS), n, PAUSE)
     calls = await three_calls_baseline(n)
     answers = await waypoint(n, postgres=postgres)
     where = "PostgreSQL" if postgres else "SQLite"

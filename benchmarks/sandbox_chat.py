@@ -9,6 +9,8 @@ import time
 from typing import Any
 
 import httpx
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.telegram_sandbox import SandboxServer
 
@@ -29,6 +31,38 @@ async def wait_for(server: SandboxServer, chat_id: int, count: int, start: float
         if chat is not None and len(chat.events) >= count:
             return time.perf_counter() - start
         await asyncio.sleep(0.0002)
+
+
+async def echo_baseline(token: str, messages: int, chats: int, pause: float = 0.0) -> list[float]:
+    """The baseline of the latency benchmarks: a bare python-telegram-bot handler that
+    echoes a text, on its own sandbox; seconds from injection to the echo, per message
+    (`messages` spread over `chats` chats, `pause` seconds between them)."""
+    server = SandboxServer()
+    url = await server.start()
+
+    async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat and update.effective_message
+        await update.effective_chat.send_message(update.effective_message.text or "")
+
+    app = Application.builder().token(token).base_url(f"{url}/bot").build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    times = []
+    async with app, httpx.AsyncClient(base_url=url) as http:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5)
+        for i in range(messages):
+            user = 50_000 + i % chats
+            chat = server.state.chats.get(user)
+            before = len(chat.events) if chat is not None else 0
+            start = time.perf_counter()
+            await inject_text(http, user, "hello")
+            times.append(await wait_for(server, user, before + 1, start))
+            await asyncio.sleep(pause)
+        await app.updater.stop()
+        await app.stop()
+    await server.stop()
+    return times
 
 
 async def inject_text(http: httpx.AsyncClient, user_id: int, text: str) -> None:

@@ -155,43 +155,11 @@ async def recover_expired(
     return Recovered(released=released.rowcount, resent=resent, uncertain=uncertain)
 
 
-@lru_cache(maxsize=64)
-def _fenced(columns: tuple[str, ...]) -> Any:
-    """UPDATE … SET <columns> WHERE the row is still this claim's, built once per set of
-    columns: the dispatcher writes a row or two per message, so statements are reused
-    from SQLAlchemy's compiled cache instead of being rebuilt each time."""
-    return (
-        sa.update(delivery)
-        .where(
-            delivery.c.id == sa.bindparam("f_id"),
-            delivery.c.claimed_by == sa.bindparam("f_worker"),
-            delivery.c.status == sa.bindparam("f_status"),
-            delivery.c.attempts == sa.bindparam("f_attempts"),
-        )
-        .values({column: sa.bindparam(f"v_{column}") for column in columns})
-    )
-
-
-def _fence(item: DueDelivery, worker: str, status: DeliveryStatus) -> dict[str, Any]:
-    return {
-        "f_id": item.id,
-        "f_worker": worker,
-        "f_status": status.value,
-        "f_attempts": item.attempts,
-    }
-
-
 async def mark_sending(
     connection: AsyncConnection, item: DueDelivery, *, worker: str, now: datetime
 ) -> bool:
     """Claimed -> sending, just before the request; False: the claim was lost."""
-    return await finish(
-        connection,
-        item,
-        worker=worker,
-        from_status=DeliveryStatus.claimed,
-        values={"status": DeliveryStatus.sending.value, "claimed_at": now},
-    )
+    return item.id in await finish_many(connection, [sending(item, now)], worker=worker)
 
 
 async def finish(
@@ -203,11 +171,8 @@ async def finish(
     values: dict[str, Any],
 ) -> bool:
     """Record an outcome for a row this worker still holds; False: the claim was lost."""
-    columns = tuple(sorted(values))
-    parameters = _fence(item, worker, from_status)
-    parameters.update({f"v_{column}": values[column] for column in columns})
-    result = await connection.execute(_fenced(columns), parameters)
-    return result.rowcount == 1
+    outcome = Outcome(item, from_status, values)
+    return item.id in await finish_many(connection, [outcome], worker=worker)
 
 
 @dataclass(frozen=True, slots=True)

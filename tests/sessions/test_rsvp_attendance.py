@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
 from bot.digest import DigestScope
@@ -59,6 +60,41 @@ async def notices_to(bot: BotHarness, user_id: int, *, count: int) -> list[str]:
     messages = [m.text or "" for m in await bot.person(user_id, "x").messages()]
     assert len([m for m in messages if "KIM" not in m]) >= count
     return messages
+
+
+async def cant_three_times(
+    session: AsyncSession, series_id: int, client_id: int, now: datetime
+) -> None:
+    """Three "can't make it" in the last two weeks."""
+    for days in (3, 6, 9):
+        session.add(
+            SessionAttendance(
+                series_id=series_id,
+                client_id=client_id,
+                occurrence=f"X{days}",
+                starts_at=now - timedelta(days=days),
+                rsvp="cant",
+            )
+        )
+
+
+async def clinicians_scope(
+    session: AsyncSession, program_id: int | None, client_id: int | None, now: datetime
+) -> DigestScope:
+    """The digest scope of the team's clinician, with one client."""
+    clinician = (
+        await session.exec(select(Clinician).where(Clinician.telegram_user_id == CLINICIAN))
+    ).one()
+    program = await session.get(Program, program_id)
+    client = await session.get(Client, client_id)
+    assert program is not None and client is not None
+    return DigestScope(
+        clinician=clinician,
+        program=program,
+        caseload=[client],
+        since=now - timedelta(days=1),
+        now=now,
+    )
 
 
 async def test_each_rsvp_button_and_its_effect(
@@ -203,34 +239,10 @@ async def test_the_digest_shows_this_weeks_sessions_rate_and_repeated_cant(
                 attendance="present",
             )
         )
-        for days in (3, 6, 9):  # three "can't make it" in the last two weeks
-            session.add(
-                SessionAttendance(
-                    series_id=series.id or 0,
-                    client_id=alex_row.id or 0,
-                    occurrence=f"X{days}",
-                    starts_at=now - timedelta(days=days),
-                    rsvp="cant",
-                )
-            )
+        await cant_three_times(session, series.id or 0, alex_row.id or 0, now)
         await session.commit()
-        clinician = (
-            await session.exec(select(Clinician).where(Clinician.telegram_user_id == CLINICIAN))
-        ).one()
-        program_row = await session.get(Program, program.id)
-        client = await session.get(Client, alex_row.id)
-        assert program_row is not None and client is not None
-        text = await digest_section(
-            session,
-            content,
-            DigestScope(
-                clinician=clinician,
-                program=program_row,
-                caseload=[client],
-                since=now - timedelta(days=1),
-                now=now,
-            ),
-        )
+        scope = await clinicians_scope(session, program.id, alex_row.id, now)
+        text = await digest_section(session, content, scope)
     assert text is not None
     if began.date() == local(now).date() or began.weekday() == local(now).weekday():
         assert f"{code}:" in text and "coming/present" in text
@@ -250,30 +262,9 @@ async def test_repeated_cant_is_reported_even_in_a_week_without_sessions(
     long_ago = local(now - timedelta(days=10))
     series = await add_series(bot.services, program, start=long_ago, rrule=None, title="Old")
     async with bot.services.sessions() as session:
-        for days in (3, 6, 9):
-            session.add(
-                SessionAttendance(
-                    series_id=series.id or 0,
-                    client_id=alex_row.id or 0,
-                    occurrence=f"X{days}",
-                    starts_at=now - timedelta(days=days),
-                    rsvp="cant",
-                )
-            )
+        await cant_three_times(session, series.id or 0, alex_row.id or 0, now)
         await session.commit()
-        clinician = (
-            await session.exec(select(Clinician).where(Clinician.telegram_user_id == CLINICIAN))
-        ).one()
-        program_row = await session.get(Program, program.id)
-        client = await session.get(Client, alex_row.id)
-        assert program_row is not None and client is not None
-        scope = DigestScope(
-            clinician=clinician,
-            program=program_row,
-            caseload=[client],
-            since=now - timedelta(days=1),
-            now=now,
-        )
+        scope = await clinicians_scope(session, program.id, alex_row.id, now)
         text = await digest_section(session, content, scope)
         assert text is not None
         assert f"{code}: 3× can't make it in 2 weeks" in text
