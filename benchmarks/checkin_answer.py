@@ -7,7 +7,8 @@ times each tap on an answer: injection -> the answer committed, the question edi
 show it and the next question in the chat (two sandbox events). Each client answers the
 craving, mood and sleep questions, so 3N answers are timed.
 
-Baselines, in the same run and on the same sandbox:
+Baselines, in the same run, each bot on its own sandbox in the same process; the three
+take turns tap by tap, so all of them meet the machine in the same moment:
 - a bare python-telegram-bot handler that echoes a text message (the issue's baseline);
 - a bare python-telegram-bot callback handler making the same three Bot API calls as a
   check-in answer (answerCallbackQuery, editMessageText, sendMessage) with no database,
@@ -18,14 +19,17 @@ Target (issue 6): the answer at most 3x the echo.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlmodel import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -43,7 +47,7 @@ TOKEN = "777:benchmark-token-abcdefghijklmnop"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sandbox_chat import echo_baseline, events, inject_text, latency_line, press, wait_for  # noqa: E402
+from sandbox_chat import echo_latencies, events, inject_text, latency_line, press, wait_for  # noqa: E402
 
 ANSWERS = (("craving", "3"), ("mood", "6"), ("sleep_hours", "from_6_to_8"))
 # Between two taps, as between a person's taps (seconds, not milliseconds): the bot's
@@ -52,8 +56,10 @@ ANSWERS = (("craving", "3"), ("mood", "6"), ("sleep_hours", "from_6_to_8"))
 PAUSE = 0.1
 
 
-async def three_calls_baseline(n: int) -> list[float]:
-    """Answer, edit, send: the Bot API calls of one check-in answer, nothing else."""
+async def three_calls(chats: int) -> AsyncIterator[float]:
+    """Answer, edit, send: the Bot API calls of one check-in answer, nothing else. Each
+    step taps once (round the `chats` chats) and yields the seconds to the edit and the
+    next question."""
     server = SandboxServer()
     url = await server.start()
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("3", callback_data="x:3")]])
@@ -72,26 +78,27 @@ async def three_calls_baseline(n: int) -> list[float]:
     app = Application.builder().token(TOKEN).base_url(f"{url}/bot").build()
     app.add_handler(MessageHandler(filters.TEXT, start))
     app.add_handler(CallbackQueryHandler(tapped))
-    times = []
-    async with app, httpx.AsyncClient(base_url=url) as http:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=5)
-        for i in range(n):
-            user = 51_000 + i
-            await inject_text(http, user, "go")
-            await wait_for(server, user, 1, time.perf_counter())
-            for _ in ANSWERS:
-                seen = await events(http, user)
-                last = max(int(e["message_id"]) for e in seen)
-                start = time.perf_counter()
-                await press(http, user, last, "x:3")
-                times.append(await wait_for(server, user, len(seen) + 2, start))
-                await asyncio.sleep(PAUSE)
-        await app.updater.stop()
-        await app.stop()
-    await server.stop()
-    return times
+    try:
+        async with app, httpx.AsyncClient(base_url=url) as http:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=5)
+            try:
+                for i in itertools.count():
+                    user = 51_000 + i % chats
+                    if user not in server.state.chats:
+                        await inject_text(http, user, "go")
+                        await wait_for(server, user, 1, time.perf_counter())
+                    seen = await events(http, user)
+                    last = max(int(e["message_id"]) for e in seen)
+                    start = time.perf_counter()
+                    await press(http, user, last, "x:3")
+                    yield await wait_for(server, user, len(seen) + 2, start)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        await server.stop()
 
 
 async def _postgres_database() -> str:
@@ -101,7 +108,9 @@ async def _postgres_database() -> str:
     return await create_postgres_database()
 
 
-async def waypoint(n: int, *, postgres: bool = False) -> list[float]:
+async def waypoint(n: int, *, postgres: bool = False) -> AsyncIterator[float]:
+    """N clients check in one after another; each step taps one answer and yields its
+    latency (craving, mood and sleep for each client, so 3N steps)."""
     server = SandboxServer()
     url = await server.start()
     workdir = Path(tempfile.mkdtemp(prefix="waypoint-bench-"))
@@ -143,49 +152,59 @@ async def waypoint(n: int, *, postgres: bool = False) -> list[float]:
                 )
             )
     menu = content.language("en").menu.checkin
-    times = []
     application = build_application(svc, TOKEN)
-    async with polling(application, poll_timeout=5), httpx.AsyncClient(base_url=url) as http:
-        for i in range(n):
-            user = 70_000 + i
-            await inject_text(http, user, menu)
-            await wait_for(server, user, 2, time.perf_counter())  # "let's check in" + question
+    try:
+        async with polling(application, poll_timeout=5), httpx.AsyncClient(base_url=url) as http:
+            for i in range(n):
+                user = 70_000 + i
+                await inject_text(http, user, menu)
+                await wait_for(server, user, 2, time.perf_counter())  # "let's check in" + question
+                async with svc.sessions() as session:
+                    checkin = (
+                        await session.exec(select(CheckIn).where(CheckIn.client_id == i + 1))
+                    ).one()
+                for step, value in ANSWERS:
+                    seen = await events(http, user)
+                    last = max(int(e["message_id"]) for e in seen)
+                    start = time.perf_counter()
+                    await press(http, user, last, f"ck:{checkin.id}:{step}:{value}")
+                    yield await wait_for(server, user, len(seen) + 2, start)
             async with svc.sessions() as session:
-                from sqlmodel import select
+                rows = (await session.exec(select(CheckIn))).all()
+            assert all(r.step == "sleep_quality" for r in rows), "an answer was not saved"
+    finally:
+        await engine.dispose()
+        await server.stop()
+        if postgres:
+            from tests.databases import drop_postgres_database
 
-                checkin = (
-                    await session.exec(select(CheckIn).where(CheckIn.client_id == i + 1))
-                ).one()
-            for step, value in ANSWERS:
-                seen = await events(http, user)
-                last = max(int(e["message_id"]) for e in seen)
-                start = time.perf_counter()
-                await press(http, user, last, f"ck:{checkin.id}:{step}:{value}")
-                times.append(await wait_for(server, user, len(seen) + 2, start))
-                await asyncio.sleep(PAUSE)
-        async with svc.sessions() as session:
-            from sqlmodel import select
-
-            rows = (await session.exec(select(CheckIn))).all()
-        assert all(r.step == "sleep_quality" for r in rows), "an answer was not saved"
-    await engine.dispose()
-    await server.stop()
-    if postgres:
-        from tests.databases import drop_postgres_database
-
-        await drop_postgres_database(database_url)
-    return times
+            await drop_postgres_database(database_url)
 
 
 async def main(n: int, postgres: bool) -> None:
-    echo = await echo_baseline(TOKEN, n * len(ANSWERS), n, PAUSE)
-    calls = await three_calls_baseline(n)
-    answers = await waypoint(n, postgres=postgres)
+    taps = n * len(ANSWERS)
+    # The three bots run side by side and take turns, one tap each: every measurement
+    # of Waypoint has baseline measurements from the same moment next to it, so the
+    # machine's ups and downs (it is shared) fall on all three alike.
+    runs = {
+        "baseline: bare PTB echo": echo_latencies(TOKEN, n),
+        "baseline: bare PTB answer+edit+send": three_calls(n),
+        "Waypoint check-in answer": waypoint(n, postgres=postgres),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    try:
+        for _ in range(taps):
+            for name, run in runs.items():
+                times[name].append(await anext(run))
+                await asyncio.sleep(PAUSE)
+    finally:
+        for run in runs.values():
+            await run.aclose()
+    echo, calls, answers = times.values()
     where = "PostgreSQL" if postgres else "SQLite"
-    print(f"{n} clients x {len(ANSWERS)} answers, on the local sandbox ({where})")
-    print(latency_line("baseline: bare PTB echo", echo))
-    print(latency_line("baseline: bare PTB answer+edit+send", calls))
-    print(latency_line("Waypoint check-in answer", answers))
+    print(f"{n} clients x {len(ANSWERS)} answers, on the local sandbox ({where}), interleaved")
+    for name, values in times.items():
+        print(latency_line(name, values))
     ratio = statistics.median(answers) / statistics.median(echo)
     print(
         f"answer / echo (median): {ratio:.2f}x (target <= 3x);"

@@ -4,8 +4,10 @@ wait for the bot's messages, and print a latency line."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -33,10 +35,12 @@ async def wait_for(server: SandboxServer, chat_id: int, count: int, start: float
         await asyncio.sleep(0.0002)
 
 
-async def echo_baseline(token: str, messages: int, chats: int, pause: float = 0.0) -> list[float]:
+async def echo_latencies(token: str, chats: int) -> AsyncIterator[float]:
     """The baseline of the latency benchmarks: a bare python-telegram-bot handler that
-    echoes a text, on its own sandbox; seconds from injection to the echo, per message
-    (`messages` spread over `chats` chats, `pause` seconds between them)."""
+    echoes a text, on its own sandbox. Each step of the iterator sends one message (round
+    the `chats` chats) and yields the seconds from injection to the echo; close it
+    (`aclose`) to stop the bot. An iterator, so a benchmark can interleave it with what it
+    measures and both see the machine in the same moment."""
     server = SandboxServer()
     url = await server.start()
 
@@ -46,22 +50,36 @@ async def echo_baseline(token: str, messages: int, chats: int, pause: float = 0.
 
     app = Application.builder().token(token).base_url(f"{url}/bot").build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
+    try:
+        async with app, httpx.AsyncClient(base_url=url) as http:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=5)
+            try:
+                for i in itertools.count():
+                    user = 50_000 + i % chats
+                    chat = server.state.chats.get(user)
+                    before = len(chat.events) if chat is not None else 0
+                    start = time.perf_counter()
+                    await inject_text(http, user, "hello")
+                    yield await wait_for(server, user, before + 1, start)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        await server.stop()
+
+
+async def echo_baseline(token: str, messages: int, chats: int, pause: float = 0.0) -> list[float]:
+    """`messages` echo latencies in a row, `pause` seconds apart."""
     times = []
-    async with app, httpx.AsyncClient(base_url=url) as http:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=5)
-        for i in range(messages):
-            user = 50_000 + i % chats
-            chat = server.state.chats.get(user)
-            before = len(chat.events) if chat is not None else 0
-            start = time.perf_counter()
-            await inject_text(http, user, "hello")
-            times.append(await wait_for(server, user, before + 1, start))
+    echoes = echo_latencies(token, chats)
+    try:
+        for _ in range(messages):
+            times.append(await anext(echoes))
             await asyncio.sleep(pause)
-        await app.updater.stop()
-        await app.stop()
-    await server.stop()
+    finally:
+        await echoes.aclose()
     return times
 
 

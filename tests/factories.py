@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import func, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -79,8 +81,11 @@ async def row_counts(session: AsyncSession) -> dict[str, int]:
 
 
 async def anywhere(svc: Services, value: object) -> list[str]:
-    """Every table.column holding `value` in some row: all tables, all columns."""
-    needle = str(value)
+    """Every table.column holding `value` in some row: all tables, all columns.
+
+    A number counts only as a whole number: the id 7102 is not found inside a
+    timestamp's microseconds ".871024" (that made this check fail now and then)."""
+    needle = re.compile(rf"(?<!\d){re.escape(str(value))}(?!\d)")
     found: list[str] = []
     async with svc.engine.connect() as connection:
         tables = await connection.run_sync(lambda c: sa_inspect(c).get_table_names())
@@ -88,6 +93,6 @@ async def anywhere(svc: Services, value: object) -> list[str]:
             rows = (await connection.execute(text(f'SELECT * FROM "{table}"'))).mappings().all()
             for row in rows:
                 for column, cell in row.items():
-                    if cell is not None and needle in str(cell):
+                    if cell is not None and needle.search(str(cell)):
                         found.append(f"{table}.{column}")
     return found

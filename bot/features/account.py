@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -22,12 +24,13 @@ from bot.careteam_notices import notify_care_team
 from bot.content import LanguagePack, render
 from bot.db import session_scope
 from bot.features.enrollment import ask_step
+from bot.inbox import inbox_of
 from bot.keyboards import PRIVATE_NEW, data_fields, help_only_keyboard, main_menu
 from bot.localtime import parse_hhmm, time_label, zone_label
 from bot.models import Client, ClientStatus
-from bot.people import identify
+from bot.people import ENROLLED, identify
 from bot.roster import audit
-from bot.services import AnyApplication, services, who_is
+from bot.services import AnyApplication, services
 
 # Settings buttons -> the set-up step they ask again.
 _EDITS = {
@@ -38,8 +41,6 @@ _EDITS = {
     "meds": "medication_reminders",
 }
 
-# Runs before everything, and never stops other handlers.
-PRESENCE_GROUP = -20
 # last_contact_at is written at most this often per client: the digest counts days.
 CONTACT_RESOLUTION = timedelta(hours=1)
 
@@ -254,42 +255,45 @@ async def menu_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await chat.send_message(pack.ui.coming_soon, reply_markup=main_menu(pack))
 
 
-async def mark_reachable(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Note that a client was heard from; one marked unreachable (they had blocked the
-    bot) who writes is reachable again."""
-    svc = services(context)
-    user = update.effective_user
-    if user is None or update.effective_chat is None or update.effective_chat.type != "private":
+async def note_contact(connection: AsyncConnection, chat_id: int, received_at: datetime) -> None:
+    """Inbox activity hook, in the transaction that marks an update done: note that a
+    client was heard from, and make one marked unreachable (they had blocked the bot)
+    who writes again reachable. It runs after the answer went out, so it costs the
+    client nothing, and it runs even when a handler failed."""
+    session = AsyncSession(bind=connection)
+    row = (
+        await session.exec(
+            select(Client).where(Client.chat_id == chat_id, col(Client.status).in_(ENROLLED))
+        )
+    ).first()
+    if row is None:
         return
-    now = now_utc()
-    client = (await who_is(context, user.id)).client
-    if client is None:
-        return
-    stale = client.last_contact_at is None or now - client.last_contact_at > CONTACT_RESOLUTION
-    if not stale and client.status is not ClientStatus.unreachable:
+    heard = row.last_contact_at
+    stale = heard is None or received_at - heard > CONTACT_RESOLUTION
+    if not stale and row.status is not ClientStatus.unreachable:
         return  # the common case writes nothing
-    async with session_scope(svc.sessions) as session:
-        row = await session.get(Client, client.id)
-        if row is None:
-            return
-        row.last_contact_at = now
-        if row.status is ClientStatus.unreachable:
-            row.status = ClientStatus.paused if row.paused_at else ClientStatus.active
-            audit(
-                session,
-                actor=f"client:{row.id}",
-                action="client_reachable",
-                subject=f"client:{row.id}",
-                at=now,
-            )
-            await notify_care_team(session, client=row, event="reachable", now=now)
+    row.last_contact_at = received_at
+    if row.status is ClientStatus.unreachable:
+        row.status = ClientStatus.paused if row.paused_at else ClientStatus.active
+        audit(
+            session,
+            actor=f"client:{row.id}",
+            action="client_reachable",
+            subject=f"client:{row.id}",
+            at=received_at,
+        )
+        await notify_care_team(session, client=row, event="reachable", now=received_at)
+    # Flushed into the inbox's transaction, which commits it with the update's "done".
+    await session.flush()
 
 
 def register(application: AnyApplication) -> None:
     content = services(application).content
     private = PRIVATE_NEW
     packs = [content.language(code) for code in content.languages]
-    application.add_handler(TypeHandler(Update, mark_reachable), PRESENCE_GROUP)
+    inbox = inbox_of(application)
+    if inbox is not None:
+        inbox.activity_hooks.append(note_contact)
     application.add_handler(CommandHandler("settings", show_settings, filters=private))
     application.add_handler(CommandHandler("pause", pause, filters=private))
     application.add_handler(CommandHandler("resume", resume, filters=private))

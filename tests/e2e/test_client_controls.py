@@ -4,7 +4,7 @@ clinicians can do with a client (discharge, pause) — end to end through the sa
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import inspect as sa_inspect
@@ -251,6 +251,30 @@ async def test_an_unreachable_client_who_writes_again_is_reachable(
     await bot.person(CLIENT, "Alex").send("/start")
     assert (await client_row(bot.services, code)).status is ClientStatus.active
     assert (await _notices(bot))[-1] == "reachable"
+
+
+@pytest.mark.parametrize(
+    ("last_heard", "noted"), [(timedelta(days=3), True), (timedelta(minutes=10), False)]
+)
+async def test_a_client_who_writes_is_noted_as_heard_from(
+    enrolled: tuple[BotHarness, str], last_heard: timedelta, noted: bool
+) -> None:
+    """The digest's "quiet for N days" reads when a client last wrote; it is written at
+    most hourly, once the update is handled."""
+    bot, code = enrolled
+    earlier = datetime.now(UTC) - last_heard
+    row = await client_row(bot.services, code)
+    async with bot.services.sessions() as session:
+        row.last_contact_at = earlier
+        session.add(row)
+        await session.commit()
+    await bot.person(CLIENT, "Alex").send("hello")
+    heard = (await client_row(bot.services, code)).last_contact_at
+    assert heard is not None
+    if noted:
+        assert datetime.now(UTC) - heard < timedelta(minutes=1)
+    else:
+        assert heard == earlier
 
 
 async def test_media_and_edits_during_set_up_get_calm_answers(
