@@ -25,14 +25,17 @@ async def events(http: httpx.AsyncClient, chat_id: int) -> list[dict[str, Any]]:
 async def wait_for(server: SandboxServer, chat_id: int, count: int, start: float) -> float:
     """Seconds from `start` until the chat holds `count` events (sent or edited).
 
-    Read from the in-process sandbox's memory, not over its HTTP control API: polling
-    over HTTP every few milliseconds ran in the same event loop as the bot and taxed it
-    (more, the longer the wait), which is the harness's cost, not the bot's."""
+    Woken by the in-process sandbox as each event is recorded. (Polling, over its HTTP
+    control API until 2026-11-23 and then its memory every 0.2 ms, kept the event loop
+    and the interpreter lock busy while the bot worked: the harness's cost, not the
+    bot's, and heavier on a bot that waits on a database thread.)"""
+    state = server.state
     while True:
-        chat = server.state.chats.get(chat_id)
+        woken = state.event_pulse.current
+        chat = state.chats.get(chat_id)
         if chat is not None and len(chat.events) >= count:
             return time.perf_counter() - start
-        await asyncio.sleep(0.0002)
+        await woken.wait()
 
 
 async def echo_latencies(token: str, chats: int) -> AsyncIterator[float]:

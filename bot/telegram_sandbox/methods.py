@@ -363,7 +363,7 @@ class BotApi:
             "file": file,
         }
         chat.messages[message_id] = record
-        chat.events.append(make_event("sent", chat, record))
+        self.state.add_event(chat, make_event("sent", chat, record))
         return message
 
     def _reply_target(self, chat: ChatState, p: Params) -> dict[str, Any] | None:
@@ -423,7 +423,7 @@ class BotApi:
         record["method"] = method
         if method != "editMessageReplyMarkup":
             record["raw_text"], record["parse_mode"] = p.get(_RAW[method]), p.get("parse_mode")
-        chat.events.append(make_event("edited", chat, record))
+        self.state.add_event(chat, make_event("edited", chat, record))
         return message
 
     def edit_message_text(self, p: Params, call: BotCall) -> dict[str, Any]:
@@ -457,7 +457,7 @@ class BotApi:
         record = chat.messages.pop(p["message_id"], None)
         if record is None:
             raise bad_request("message to delete not found")
-        chat.events.append(make_event("deleted", chat, record))
+        self.state.add_event(chat, make_event("deleted", chat, record))
         return True
 
     def delete_messages(self, p: Params, call: BotCall) -> bool:
@@ -466,7 +466,7 @@ class BotApi:
         if not found:
             raise bad_request("message to delete not found")
         for message_id in found:
-            chat.events.append(make_event("deleted", chat, chat.messages.pop(message_id)))
+            self.state.add_event(chat, make_event("deleted", chat, chat.messages.pop(message_id)))
         return True
 
     # ------------------------------------------------------------------ callbacks, files, chats

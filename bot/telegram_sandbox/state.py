@@ -105,10 +105,15 @@ class SandboxState:
         self.update_pulse = Pulse()  # a new update was queued
         self.delivery_pulse = Pulse()  # an update was delivered
         self.poll_pulse = Pulse()  # a getUpdates long poll started waiting
+        self.event_pulse = Pulse()  # the bot sent, edited or deleted something
         self.poller: asyncio.Future[str] | None = None  # the pending long poll, if any
         self.inflight = 0  # bot requests being handled (getUpdates excluded)
         self.last_activity = time.monotonic()
         self.clear()
+
+    def add_event(self, chat: ChatState, event: dict[str, Any]) -> None:
+        chat.events.append(event)
+        self.event_pulse.fire()
 
     def clear(self) -> None:
         self.users: dict[int, dict[str, Any]] = {}
