@@ -1,18 +1,20 @@
 """What one check-in answer costs, end to end, against a bare python-telegram-bot echo.
 
-`python benchmarks/checkin_answer.py [N] [--postgres]` starts the local Telegram sandbox
-and the real bot (python-telegram-bot polling over HTTP; SQLite, or a fresh database on
-the local PostgreSQL), lets N clients start a check-in, and
-times each tap on an answer: injection -> the answer committed, the question edited to
-show it and the next question in the chat (two sandbox events). Each client answers the
-craving, mood and sleep questions, so 3N answers are timed.
+`python benchmarks/checkin_answer.py [N] [--postgres] [--own-process]` starts the local
+Telegram sandbox and the real bot (python-telegram-bot polling over HTTP; SQLite, or a
+fresh database on the local PostgreSQL), lets N clients start a check-in, and times each
+tap on an answer: injection -> the answer committed, the question edited to show it and
+the next question in the chat (two sandbox events). Each client answers the craving,
+mood and sleep questions, so 3N answers are timed.
 
-Baselines, in the same run, each bot on its own sandbox in the same process; the three
-take turns tap by tap, so all of them meet the machine in the same moment:
+Baselines, in the same run, each bot on a sandbox of its own; the three take turns tap
+by tap, so all of them meet the machine in the same moment:
 - a bare python-telegram-bot handler that echoes a text message (the issue's baseline);
 - a bare python-telegram-bot callback handler making the same three Bot API calls as a
   check-in answer (answerCallbackQuery, editMessageText, sendMessage) with no database,
   to show how much of the cost is Telegram round trips rather than Waypoint.
+The sandboxes run in this process (the default) or, with `--own-process`, in another
+process as Telegram would be, timing each answer on their own clock.
 Target (issue 6): the answer at most 3x the echo.
 """
 
@@ -40,14 +42,22 @@ from bot.models import CheckIn, Client, ClientStatus, Program
 from bot.safety import load_screener
 from bot.services import Services
 from bot.settings import load_settings
-from bot.telegram_sandbox import SandboxServer
 
 TOKEN = "777:benchmark-token-abcdefghijklmnop"
 # The tests' helpers make and drop PostgreSQL databases; the repository root is their home.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sandbox_chat import echo_latencies, events, inject_text, latency_line, press, wait_for  # noqa: E402
+from sandbox_chat import (  # noqa: E402
+    InProcess,
+    Sandbox,
+    echo_latencies,
+    events,
+    inject_text,
+    latency_line,
+    press,
+    remote_sandboxes,
+)
 
 ANSWERS = (("craving", "3"), ("mood", "6"), ("sleep_hours", "from_6_to_8"))
 # Between two taps, as between a person's taps (seconds, not milliseconds): the bot's
@@ -56,12 +66,11 @@ ANSWERS = (("craving", "3"), ("mood", "6"), ("sleep_hours", "from_6_to_8"))
 PAUSE = 0.1
 
 
-async def three_calls(chats: int) -> AsyncIterator[float]:
+async def three_calls(chats: int, sandbox: Sandbox) -> AsyncIterator[float]:
     """Answer, edit, send: the Bot API calls of one check-in answer, nothing else. Each
     step taps once (round the `chats` chats) and yields the seconds to the edit and the
     next question."""
-    server = SandboxServer()
-    url = await server.start()
+    url = await sandbox.start()
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("3", callback_data="x:3")]])
 
     async def start(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
@@ -86,19 +95,19 @@ async def three_calls(chats: int) -> AsyncIterator[float]:
             try:
                 for i in itertools.count():
                     user = 51_000 + i % chats
-                    if user not in server.state.chats:
+                    if i < chats:
                         await inject_text(http, user, "go")
-                        await wait_for(server, user, 1, time.perf_counter())
+                        await sandbox.wait(http, user, 1, time.perf_counter())
                     seen = await events(http, user)
                     last = max(int(e["message_id"]) for e in seen)
                     start = time.perf_counter()
                     await press(http, user, last, "x:3")
-                    yield await wait_for(server, user, len(seen) + 2, start)
+                    yield await sandbox.wait(http, user, len(seen) + 2, start)
             finally:
                 await app.updater.stop()
                 await app.stop()
     finally:
-        await server.stop()
+        await sandbox.stop()
 
 
 async def _postgres_database() -> str:
@@ -108,11 +117,10 @@ async def _postgres_database() -> str:
     return await create_postgres_database()
 
 
-async def waypoint(n: int, *, postgres: bool = False) -> AsyncIterator[float]:
+async def waypoint(n: int, sandbox: Sandbox, *, postgres: bool = False) -> AsyncIterator[float]:
     """N clients check in one after another; each step taps one answer and yields its
     latency (craving, mood and sleep for each client, so 3N steps)."""
-    server = SandboxServer()
-    url = await server.start()
+    url = await sandbox.start()
     workdir = Path(tempfile.mkdtemp(prefix="waypoint-bench-"))
     database_url = await _postgres_database() if postgres else f"sqlite:///{workdir}/b.db"
     settings = load_settings(
@@ -158,7 +166,9 @@ async def waypoint(n: int, *, postgres: bool = False) -> AsyncIterator[float]:
             for i in range(n):
                 user = 70_000 + i
                 await inject_text(http, user, menu)
-                await wait_for(server, user, 2, time.perf_counter())  # "let's check in" + question
+                await sandbox.wait(
+                    http, user, 2, time.perf_counter()
+                )  # "let's check in" + question
                 async with svc.sessions() as session:
                     checkin = (
                         await session.exec(select(CheckIn).where(CheckIn.client_id == i + 1))
@@ -168,41 +178,44 @@ async def waypoint(n: int, *, postgres: bool = False) -> AsyncIterator[float]:
                     last = max(int(e["message_id"]) for e in seen)
                     start = time.perf_counter()
                     await press(http, user, last, f"ck:{checkin.id}:{step}:{value}")
-                    yield await wait_for(server, user, len(seen) + 2, start)
+                    yield await sandbox.wait(http, user, len(seen) + 2, start)
             async with svc.sessions() as session:
                 rows = (await session.exec(select(CheckIn))).all()
             assert all(r.step == "sleep_quality" for r in rows), "an answer was not saved"
     finally:
         await engine.dispose()
-        await server.stop()
+        await sandbox.stop()
         if postgres:
             from tests.databases import drop_postgres_database
 
             await drop_postgres_database(database_url)
 
 
-async def main(n: int, postgres: bool) -> None:
+async def main(n: int, postgres: bool, *, in_process: bool = True) -> None:
     taps = n * len(ANSWERS)
-    # The three bots run side by side and take turns, one tap each: every measurement
-    # of Waypoint has baseline measurements from the same moment next to it, so the
-    # machine's ups and downs (it is shared) fall on all three alike.
-    runs = {
-        "baseline: bare PTB echo": echo_latencies(TOKEN, n),
-        "baseline: bare PTB answer+edit+send": three_calls(n),
-        "Waypoint check-in answer": waypoint(n, postgres=postgres),
-    }
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    try:
-        for _ in range(taps):
-            for name, run in runs.items():
-                times[name].append(await anext(run))
-                await asyncio.sleep(PAUSE)
-    finally:
-        for run in runs.values():
-            await run.aclose()
+    with remote_sandboxes(0 if in_process else 3) as remote:
+        sandboxes: list[Sandbox] = list(remote) or [InProcess() for _ in range(3)]
+        # The three bots run side by side and take turns, one tap each: every measurement
+        # of Waypoint has baseline measurements from the same moment next to it, so the
+        # machine's ups and downs (it is shared) fall on all three alike.
+        runs = {
+            "baseline: bare PTB echo": echo_latencies(TOKEN, n, sandboxes[0]),
+            "baseline: bare PTB answer+edit+send": three_calls(n, sandboxes[1]),
+            "Waypoint check-in answer": waypoint(n, sandboxes[2], postgres=postgres),
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        try:
+            for _ in range(taps):
+                for name, run in runs.items():
+                    times[name].append(await anext(run))
+                    await asyncio.sleep(PAUSE)
+        finally:
+            for run in runs.values():
+                await run.aclose()
     echo, calls, answers = times.values()
     where = "PostgreSQL" if postgres else "SQLite"
-    print(f"{n} clients x {len(ANSWERS)} answers, on the local sandbox ({where}), interleaved")
+    home = "in this process" if in_process else "in their own process"
+    print(f"{n} clients x {len(ANSWERS)} answers ({where}); the sandboxes {home}; interleaved")
     for name, values in times.items():
         print(latency_line(name, values))
     ratio = statistics.median(answers) / statistics.median(echo)
@@ -214,4 +227,10 @@ async def main(n: int, postgres: bool) -> None:
 
 if __name__ == "__main__":
     numbers = [a for a in sys.argv[1:] if a.isdigit()]
-    asyncio.run(main(int(numbers[0]) if numbers else 30, "--postgres" in sys.argv))
+    asyncio.run(
+        main(
+            int(numbers[0]) if numbers else 30,
+            "--postgres" in sys.argv,
+            in_process="--own-process" not in sys.argv,
+        )
+    )

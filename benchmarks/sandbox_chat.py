@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,14 +43,74 @@ async def wait_for(server: SandboxServer, chat_id: int, count: int, start: float
         await woken.wait()
 
 
-async def echo_latencies(token: str, chats: int) -> AsyncIterator[float]:
+class InProcess:
+    """A sandbox in the benchmark's own process: waits read its memory, woken as it
+    records each message, and time is taken here."""
+
+    def __init__(self) -> None:
+        self.server = SandboxServer()
+        self.url = ""
+
+    async def start(self) -> str:
+        self.url = await self.server.start()
+        return self.url
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    async def wait(self, http: httpx.AsyncClient, chat: int, count: int, start: float) -> float:
+        return await wait_for(self.server, chat, count, start)
+
+
+class Remote:
+    """One sandbox of `benchmarks/latency_sandbox.py`, in a process of its own as Telegram
+    is: it times each wait on its own clock, from the update it queued for the chat to the
+    chat's `count`th message, so the bot's process carries none of Telegram's work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def start(self) -> str:
+        return self.url
+
+    async def stop(self) -> None:
+        pass
+
+    async def wait(self, http: httpx.AsyncClient, chat: int, count: int, start: float) -> float:
+        answer = await http.get("/bench/wait", params={"chat": chat, "count": count})
+        answer.raise_for_status()
+        return float(answer.json()["seconds"])
+
+
+Sandbox = InProcess | Remote
+
+
+@contextmanager
+def remote_sandboxes(count: int) -> Iterator[list[Remote]]:
+    """`count` independent sandboxes, served by one other process."""
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("latency_sandbox.py")), str(count)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield [Remote(url) for url in json.loads(process.stdout.readline())["urls"]]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def echo_latencies(
+    token: str, chats: int, sandbox: Sandbox | None = None
+) -> AsyncIterator[float]:
     """The baseline of the latency benchmarks: a bare python-telegram-bot handler that
     echoes a text, on its own sandbox. Each step of the iterator sends one message (round
     the `chats` chats) and yields the seconds from injection to the echo; close it
     (`aclose`) to stop the bot. An iterator, so a benchmark can interleave it with what it
     measures and both see the machine in the same moment."""
-    server = SandboxServer()
-    url = await server.start()
+    sandbox = sandbox or InProcess()
+    url = await sandbox.start()
 
     async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat and update.effective_message
@@ -61,16 +126,15 @@ async def echo_latencies(token: str, chats: int) -> AsyncIterator[float]:
             try:
                 for i in itertools.count():
                     user = 50_000 + i % chats
-                    chat = server.state.chats.get(user)
-                    before = len(chat.events) if chat is not None else 0
+                    before = len(await events(http, user))
                     start = time.perf_counter()
                     await inject_text(http, user, "hello")
-                    yield await wait_for(server, user, before + 1, start)
+                    yield await sandbox.wait(http, user, before + 1, start)
             finally:
                 await app.updater.stop()
                 await app.stop()
     finally:
-        await server.stop()
+        await sandbox.stop()
 
 
 async def echo_baseline(token: str, messages: int, chats: int, pause: float = 0.0) -> list[float]:
