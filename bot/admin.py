@@ -73,6 +73,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     imp = s_sub.add_parser("import", help="add or update sessions from an iCalendar (.ics) file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--program", help="the program's name or id (needed if there are several)")
+    imp.add_argument(
+        "--cancel-missing",
+        action="store_true",
+        help="cancel sessions imported earlier whose event is no longer in this file"
+        " (the file is the whole timetable)",
+    )
     exp = s_sub.add_parser("export", help="write the program's sessions as an iCalendar file")
     exp.add_argument("file", nargs="?", type=Path, help="default: print to the screen")
     exp.add_argument("--program", help="the program's name or id")
@@ -643,6 +649,19 @@ async def _sessions(
                 updated += 1
         await session.flush()
         changed.append(series.id or 0)
+    # Imported earlier, still on, and gone from this file: deleted in the clinic's
+    # calendar, or only left out of a partial export. The file cannot tell which, so the
+    # admin decides: cancelled with --cancel-missing, otherwise named and kept.
+    in_file = {event.uid for event in events}
+    missing = [
+        row for row in existing if row.uid and row.uid not in in_file and not row.cancelled_at
+    ]
+    if args.cancel_missing:
+        for series in missing:
+            series.cancelled_at = now
+            series.updated_at = now
+            changed.append(series.id or 0)
+        cancelled += len(missing)
     withdrawn = await withdraw_reminders(session, changed)
     audit(
         session,
@@ -659,4 +678,12 @@ async def _sessions(
         f" from {args.file.name}; {withdrawn} planned reminder(s) withdrawn.",
         file=out,
     )
+    if missing and not args.cancel_missing:
+        titles = ", ".join(f"{s.title} (#{s.id})" for s in missing)
+        print(
+            f"{len(missing)} session(s) imported earlier are not in this file and stay"
+            f" scheduled: {titles}. If they were deleted from the calendar, import again"
+            " with --cancel-missing.",
+            file=out,
+        )
     return changed
