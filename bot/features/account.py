@@ -260,31 +260,32 @@ async def note_contact(connection: AsyncConnection, chat_id: int, received_at: d
     client was heard from, and make one marked unreachable (they had blocked the bot)
     who writes again reachable. It runs after the answer went out, so it costs the
     client nothing, and it runs even when a handler failed."""
-    session = AsyncSession(bind=connection)
-    row = (
-        await session.exec(
-            select(Client).where(Client.chat_id == chat_id, col(Client.status).in_(ENROLLED))
-        )
-    ).first()
-    if row is None:
-        return
-    heard = row.last_contact_at
-    stale = heard is None or received_at - heard > CONTACT_RESOLUTION
-    if not stale and row.status is not ClientStatus.unreachable:
-        return  # the common case writes nothing
-    row.last_contact_at = received_at
-    if row.status is ClientStatus.unreachable:
-        row.status = ClientStatus.paused if row.paused_at else ClientStatus.active
-        audit(
-            session,
-            actor=f"client:{row.id}",
-            action="client_reachable",
-            subject=f"client:{row.id}",
-            at=received_at,
-        )
-        await notify_care_team(session, client=row, event="reachable", now=received_at)
-    # Flushed into the inbox's transaction, which commits it with the update's "done".
-    await session.flush()
+    # Joined to the inbox's transaction: the flush writes into it, and closing the
+    # session leaves that transaction to the inbox, which commits it with the "done".
+    async with AsyncSession(bind=connection) as session:
+        row = (
+            await session.exec(
+                select(Client).where(Client.chat_id == chat_id, col(Client.status).in_(ENROLLED))
+            )
+        ).first()
+        if row is None:
+            return
+        heard = row.last_contact_at
+        stale = heard is None or received_at - heard > CONTACT_RESOLUTION
+        if not stale and row.status is not ClientStatus.unreachable:
+            return  # the common case writes nothing
+        row.last_contact_at = received_at
+        if row.status is ClientStatus.unreachable:
+            row.status = ClientStatus.paused if row.paused_at else ClientStatus.active
+            audit(
+                session,
+                actor=f"client:{row.id}",
+                action="client_reachable",
+                subject=f"client:{row.id}",
+                at=received_at,
+            )
+            await notify_care_team(session, client=row, event="reachable", now=received_at)
+        await session.flush()
 
 
 def register(application: AnyApplication) -> None:
