@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, polling
 from bot.content import DEFAULT_CONTENT_DIR, load_content
@@ -51,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sandbox_chat import (  # noqa: E402
     InProcess,
     Sandbox,
+    bare_bot,
     echo_latencies,
     events,
     inject_text,
@@ -84,28 +85,19 @@ async def three_calls(chats: int, sandbox: Sandbox) -> AsyncIterator[float]:
         await query.edit_message_text("question\n\nYour answer: 3")
         await chat.send_message("next question", reply_markup=keyboard)
 
-    app = Application.builder().token(TOKEN).base_url(f"{url}/bot").build()
-    app.add_handler(MessageHandler(filters.TEXT, start))
-    app.add_handler(CallbackQueryHandler(tapped))
+    handlers = (MessageHandler(filters.TEXT, start), CallbackQueryHandler(tapped))
     try:
-        async with app, httpx.AsyncClient(base_url=url) as http:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=5)
-            try:
-                for i in itertools.count():
-                    user = 51_000 + i % chats
-                    if i < chats:
-                        await inject_text(http, user, "go")
-                        await sandbox.wait(http, user, 1, time.perf_counter())
-                    seen = await events(http, user)
-                    last = max(int(e["message_id"]) for e in seen)
-                    start = time.perf_counter()
-                    await press(http, user, last, "x:3")
-                    yield await sandbox.wait(http, user, len(seen) + 2, start)
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        async with bare_bot(TOKEN, url, *handlers) as http:
+            for i in itertools.count():
+                user = 51_000 + i % chats
+                if i < chats:
+                    await inject_text(http, user, "go")
+                    await sandbox.wait(http, user, 1, time.perf_counter())
+                seen = await events(http, user)
+                last = max(int(e["message_id"]) for e in seen)
+                start = time.perf_counter()
+                await press(http, user, last, "x:3")
+                yield await sandbox.wait(http, user, len(seen) + 2, start)
     finally:
         await sandbox.stop()
 

@@ -11,13 +11,13 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from telegram import Update
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, BaseHandler, ContextTypes, MessageHandler, filters
 
 from bot.telegram_sandbox import SandboxServer
 
@@ -101,6 +101,26 @@ def remote_sandboxes(count: int) -> Iterator[list[Remote]]:
         process.wait(timeout=10)
 
 
+@asynccontextmanager
+async def bare_bot(
+    token: str, url: str, *handlers: BaseHandler[Any, Any, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A bare python-telegram-bot Application with these handlers, polling the sandbox at
+    `url` for the block; yields a client of the sandbox's control API."""
+    app = Application.builder().token(token).base_url(f"{url}/bot").build()
+    for handler in handlers:
+        app.add_handler(handler)
+    async with app, httpx.AsyncClient(base_url=url) as http:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5)
+        try:
+            yield http
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
 async def echo_latencies(
     token: str, chats: int, sandbox: Sandbox | None = None
 ) -> AsyncIterator[float]:
@@ -116,23 +136,14 @@ async def echo_latencies(
         assert update.effective_chat and update.effective_message
         await update.effective_chat.send_message(update.effective_message.text or "")
 
-    app = Application.builder().token(token).base_url(f"{url}/bot").build()
-    app.add_handler(MessageHandler(filters.TEXT, echo))
     try:
-        async with app, httpx.AsyncClient(base_url=url) as http:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=5)
-            try:
-                for i in itertools.count():
-                    user = 50_000 + i % chats
-                    before = len(await events(http, user))
-                    start = time.perf_counter()
-                    await inject_text(http, user, "hello")
-                    yield await sandbox.wait(http, user, before + 1, start)
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        async with bare_bot(token, url, MessageHandler(filters.TEXT, echo)) as http:
+            for i in itertools.count():
+                user = 50_000 + i % chats
+                before = len(await events(http, user))
+                start = time.perf_counter()
+                await inject_text(http, user, "hello")
+                yield await sandbox.wait(http, user, before + 1, start)
     finally:
         await sandbox.stop()
 

@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application, CallbackContext
 
 from bot.content import Content
-from bot.people import Who, identify
 from bot.settings import Settings
 
 _KEY = "waypoint.services"
@@ -37,20 +36,3 @@ class Services:
 def services(source: AnyContext | AnyApplication) -> Services:
     """The services of a handler's context or of the application being wired."""
     return source.bot_data[_KEY]  # type: ignore[no-any-return]
-
-
-_WHO = "_waypoint_who"
-
-
-async def who_is(context: AnyContext, telegram_user_id: int) -> Who:
-    """Who is writing, looked up once per update: python-telegram-bot makes one context
-    per update and hands it to every handler, so the presence hook and the feature that
-    answers share one lookup. For reads only: a handler that changes the person reads
-    them again in its own transaction."""
-    cached = context.__dict__.get(_WHO)
-    if isinstance(cached, tuple) and cached[0] == telegram_user_id:
-        return cached[1]  # type: ignore[no-any-return]
-    async with services(context).sessions() as session:
-        who = await identify(session, telegram_user_id)
-    context.__dict__[_WHO] = (telegram_user_id, who)
-    return who

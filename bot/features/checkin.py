@@ -61,7 +61,7 @@ from bot.roster import audit, clinicians_client
 from bot.scheduling.builtin_kinds import CHECKIN_CALLBACK_PREFIX
 from bot.scheduling.engine import register_review
 from bot.scheduling.kinds import CHECKIN
-from bot.services import AnyApplication, services, who_is
+from bot.services import AnyApplication, services
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,8 @@ async def ask(
 async def _client(
     context: ContextTypes.DEFAULT_TYPE, user_id: int
 ) -> tuple[Client | None, Program | None]:
-    who = await who_is(context, user_id)
+    async with services(context).sessions() as session:
+        who = await identify(session, user_id)
     return who.client, who.program if who.client else None
 
 
