@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.settings import REPO_ROOT
+from bot.sqlite_one_hop import one_hop_dbapi
 
 ALEMBIC_DIR = REPO_ROOT / "alembic"
 
@@ -30,8 +31,11 @@ class SchemaError(Exception):
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    """An async engine; SQLite gets WAL, a busy timeout, enforced foreign keys and one
+    hand-off to aiosqlite's thread per statement (`bot.sqlite_one_hop`)."""
     if url.startswith("sqlite"):
+        if url.startswith("sqlite+aiosqlite"):
+            kwargs.setdefault("module", one_hop_dbapi())
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

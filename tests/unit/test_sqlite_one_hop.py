@@ -1,0 +1,124 @@
+"""The SQLite driver that makes one hand-off to aiosqlite's thread per statement
+(`bot.sqlite_one_hop`): the same results as SQLAlchemy's own adapter, transactions
+kept and undone exactly as before, and the hand-offs it exists to save."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import make_engine
+
+CREATE = "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT UNIQUE, seen INTEGER)"
+
+
+async def _engine(path: Path, stock: bool) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"module": SQLiteDialect_aiosqlite.import_dbapi()} if stock else {}
+    engine = make_engine(f"sqlite+aiosqlite:///{path}", **kwargs)
+    async with engine.begin() as connection:
+        await connection.execute(sa.text(CREATE))
+    return engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = await _engine(tmp_path / "one-hop.db", stock=False)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def hand_offs(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many calls were handed to aiosqlite's thread so far."""
+    calls = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fn)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return lambda: len(calls)
+
+
+async def _workload(engine: AsyncEngine) -> list[Any]:
+    """Inserts with RETURNING, a many-row insert, an UPDATE's count, a SELECT."""
+    seen: list[Any] = []
+    async with engine.begin() as c:
+        seen.append(
+            (
+                await c.execute(
+                    sa.text("INSERT INTO note (body, seen) VALUES ('a', 0) RETURNING id, body")
+                )
+            ).all()
+        )
+        await c.execute(
+            sa.text("INSERT INTO note (body, seen) VALUES (:b, 1)"), [{"b": "b"}, {"b": "c"}]
+        )
+        updated = await c.execute(sa.text("UPDATE note SET seen = seen + 1 WHERE seen = 1"))
+        seen.append(updated.rowcount)
+        returned = await c.execute(
+            sa.text("UPDATE note SET seen = 9 WHERE body IN ('a', 'b') RETURNING body")
+        )
+        seen.append(sorted(returned.scalars().all()))
+    async with engine.connect() as c:
+        seen.append((await c.execute(sa.text("SELECT body, seen FROM note ORDER BY id"))).all())
+        seen.append((await c.execute(sa.text("SELECT count(*) FROM note WHERE 0"))).scalar())
+    return seen
+
+
+async def test_it_returns_what_sqlalchemys_own_adapter_returns(tmp_path: Path) -> None:
+    results = []
+    for stock in (True, False):
+        engine = await _engine(tmp_path / f"{stock}.db", stock)
+        try:
+            results.append(await _workload(engine))
+        finally:
+            await engine.dispose()
+    assert results[0] == results[1]
+    assert results[1][:3] == [[(1, "a")], 2, ["a", "b"]]
+
+
+async def test_a_transaction_that_fails_keeps_none_of_its_writes(engine: AsyncEngine) -> None:
+    async with engine.begin() as c:
+        await c.execute(sa.text("INSERT INTO note (body) VALUES ('kept')"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as c:
+            await c.execute(sa.text("INSERT INTO note (body) VALUES ('undone')"))
+            await c.execute(sa.text("INSERT INTO note (body) VALUES ('kept')"))  # duplicate
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as c:
+            await c.execute(sa.text("INSERT INTO note (body) VALUES ('also undone')"))
+            raise RuntimeError("the handler crashed")
+    # The pooled connection is clean afterwards: a new transaction commits normally.
+    async with engine.begin() as c:
+        await c.execute(sa.text("INSERT INTO note (body) VALUES ('later')"))
+    other = make_engine(str(engine.url))  # another connection sees only what was committed
+    try:
+        async with other.connect() as c:
+            bodies = (await c.execute(sa.text("SELECT body FROM note ORDER BY id"))).scalars()
+            assert bodies.all() == ["kept", "later"]
+    finally:
+        await other.dispose()
+
+
+async def test_a_statement_is_one_hand_off_and_a_read_needs_no_commit(
+    engine: AsyncEngine, hand_offs: Callable[[], int]
+) -> None:
+    before = hand_offs()
+    async with engine.begin() as c:  # a read: sqlite3 opened no transaction to end
+        await c.execute(sa.text("SELECT count(*) FROM note"))
+    assert hand_offs() - before == 1
+    before = hand_offs()
+    async with engine.begin() as c:  # two writes and their commit
+        await c.execute(sa.text("INSERT INTO note (body) VALUES ('x')"))
+        await c.execute(sa.text("UPDATE note SET seen = 1"))
+    assert hand_offs() - before == 3
