@@ -97,8 +97,8 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             outcome: Outcome = await connection._execute(
                 _run, connection._conn, operation, parameters, many
             )
-        self._description, self._rowcount, self._lastrowid, rows, in_tx = outcome
-        adapt._in_transaction = in_tx
+            self._description, self._rowcount, self._lastrowid, rows, in_tx = outcome
+            adapt._in_transaction = in_tx  # under the lock: the state of this statement
         self._rows = collections.deque(rows)
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
