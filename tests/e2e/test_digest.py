@@ -52,16 +52,18 @@ async def test_each_clinician_gets_a_call_list_and_the_group_only_counts(
         rivera = (
             await session.exec(select(Clinician).where(Clinician.telegram_user_id == CLINICIAN))
         ).one()
-    # A second client nobody has heard from for four days.
+    digest_at = _next_local(program.timezone, program.digest_times[0])
+    # A second client nobody has heard from for four days when the digest goes out (it
+    # may be up to a day away: counted from now, this was 5 days in the hour after it).
     quiet = await add_client(bot.services, program, telegram_user_id=7399, code="QTT-4")
     async with bot.services.sessions() as session:
         quiet.primary_clinician_id = rivera.id
-        quiet.enrolled_at = datetime.now(UTC) - timedelta(days=4, hours=1)
+        quiet.enrolled_at = digest_at - timedelta(days=4, hours=1)
         quiet.status = ClientStatus.active
         session.add(quiet)
         await session.commit()
 
-    clock = ManualClock(_next_local(program.timezone, program.digest_times[0]))
+    clock = ManualClock(digest_at)
     engine = build_engine(bot.services, bot.application.bot, clock=clock)
     await engine.tick()  # the program cron's catch-up enqueues the slot that just passed
     await engine.wait_idle()
