@@ -6,7 +6,7 @@ the event loop. On a quiet machine a hand-off costs 0.1-0.3 ms: more than the st
 This cursor does all four in one call on the thread, so a statement costs one hand-off.
 Everything else (pooling, transactions, errors, the dialect) is SQLAlchemy's own; the
 cursor only changes where the work is grouped. Server-side (streaming) cursors keep the
-stock adapter.
+stock adapter's hand-offs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
+    AsyncAdapt_aiosqlite_ss_cursor,
 )
 from sqlalchemy.util import EMPTY_DICT
 
@@ -33,10 +34,8 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
     try:
         if many:
             cursor.executemany(operation, parameters)
-        elif parameters is None:
-            cursor.execute(operation)
         else:
-            cursor.execute(operation, parameters)
+            cursor.execute(operation, () if parameters is None else parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
         # rowcount is read after the rows are fetched: with RETURNING it counts them.
@@ -114,6 +113,21 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         """sqlite3 ignores input sizes."""
 
 
+class StreamingCursor(AsyncAdapt_aiosqlite_ss_cursor):
+    """The stock streaming cursor; it does not learn sqlite3's transaction state, so
+    after it the connection counts as in a transaction and commits for real."""
+
+    __slots__ = ()
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        self._adapt_connection._in_transaction = True  # type: ignore[attr-defined]
+        return await super()._execute_async(operation, parameters)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
+        self._adapt_connection._in_transaction = True  # type: ignore[attr-defined]
+        return await super()._executemany_async(operation, seq_of_parameters)
+
+
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """Commit and rollback skip the hand-off when sqlite3 said no transaction is open.
 
@@ -123,6 +137,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     __slots__ = ("_in_transaction",)
     _cursor_cls = OneHopCursor
+    _ss_cursor_cls = StreamingCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)

@@ -122,3 +122,15 @@ async def test_a_statement_is_one_hand_off_and_a_read_needs_no_commit(
         await c.execute(sa.text("INSERT INTO note (body) VALUES ('x')"))
         await c.execute(sa.text("UPDATE note SET seen = 1"))
     assert hand_offs() - before == 3
+
+
+async def test_a_write_through_a_streaming_cursor_is_committed(engine: AsyncEngine) -> None:
+    async with engine.begin() as c:
+        await c.stream(sa.text("INSERT INTO note (body) VALUES ('streamed') RETURNING id"))
+    other = make_engine(str(engine.url))  # not the pooled connection that wrote it
+    try:
+        async with other.connect() as c:
+            bodies = (await c.execute(sa.text("SELECT body FROM note"))).scalars().all()
+    finally:
+        await other.dispose()
+    assert bodies == ["streamed"]
