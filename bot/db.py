@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.settings import REPO_ROOT
-from bot.sqlite_one_hop import one_hop_dbapi
+from bot.sqlite_one_hop import OneHopConnection, one_hop_dbapi
 
 ALEMBIC_DIR = REPO_ROOT / "alembic"
 
@@ -31,8 +31,8 @@ class SchemaError(Exception):
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout, enforced foreign keys and one
-    hand-off to aiosqlite's thread per statement (`bot.sqlite_one_hop`)."""
+    """An async engine; SQLite gets WAL, enforced foreign keys and statements run on the
+    event loop's thread unless they must wait for a lock (`bot.sqlite_one_hop`)."""
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite"):
             kwargs.setdefault("module", one_hop_dbapi())
@@ -45,7 +45,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # by default in SQLite and the schema relies on them.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            # The one-hop driver waits for locks on its thread, never on the loop.
+            waits = 0 if isinstance(dbapi_connection, OneHopConnection) else 30000
+            cursor.execute(f"PRAGMA busy_timeout={waits}")
             cursor.close()
 
         return engine

@@ -1,9 +1,11 @@
-"""The SQLite driver that makes one hand-off to aiosqlite's thread per statement
-(`bot.sqlite_one_hop`): the same results as SQLAlchemy's own adapter, transactions
-kept and undone exactly as before, and the hand-offs it exists to save."""
+"""The SQLite driver that runs statements on the event loop's thread unless they must
+wait for a lock (`bot.sqlite_one_hop`): the same results as SQLAlchemy's own adapter,
+transactions kept and undone exactly as before, no hand-off to aiosqlite's thread when
+nothing waits, and a wait for another connection's lock that never stalls the loop."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -110,18 +112,88 @@ async def test_a_transaction_that_fails_keeps_none_of_its_writes(engine: AsyncEn
         await other.dispose()
 
 
-async def test_a_statement_is_one_hand_off_and_a_read_needs_no_commit(
+async def test_statements_and_commits_need_no_hand_off(
     engine: AsyncEngine, hand_offs: Callable[[], int]
 ) -> None:
     before = hand_offs()
-    async with engine.begin() as c:  # a read: sqlite3 opened no transaction to end
+    async with engine.begin() as c:  # a read
         await c.execute(sa.text("SELECT count(*) FROM note"))
-    assert hand_offs() - before == 1
-    before = hand_offs()
     async with engine.begin() as c:  # two writes and their commit
         await c.execute(sa.text("INSERT INTO note (body) VALUES ('x')"))
         await c.execute(sa.text("UPDATE note SET seen = 1"))
-    assert hand_offs() - before == 3
+    assert hand_offs() - before == 0
+    async with engine.connect() as c:
+        assert (await c.execute(sa.text("SELECT body, seen FROM note"))).all() == [("x", 1)]
+
+
+async def _ticking(stop: asyncio.Event) -> int:
+    """How many times the event loop gave this task a turn until `stop`."""
+    ticks = 0
+    while not stop.is_set():
+        ticks += 1
+        await asyncio.sleep(0.005)
+    return ticks
+
+
+async def test_a_write_that_meets_another_connections_lock_waits_without_stalling_the_loop(
+    engine: AsyncEngine, hand_offs: Callable[[], int]
+) -> None:
+    other = make_engine(str(engine.url))  # a second pool: another connection
+    try:
+        async with other.connect() as c:  # opened (opening is a hand-off of its own)
+            await c.execute(sa.text("SELECT 1"))
+        before = hand_offs()
+        async with engine.connect() as holder:
+            await holder.execute(sa.text("INSERT INTO note (body) VALUES ('first')"))  # locks
+
+            async def second_writer() -> None:
+                async with other.begin() as c:
+                    await c.execute(sa.text("INSERT INTO note (body) VALUES ('second')"))
+
+            stop = asyncio.Event()
+            ticker = asyncio.create_task(_ticking(stop))
+            writer = asyncio.create_task(second_writer())
+            await asyncio.sleep(0.3)
+            assert not writer.done()  # it waits for the lock ...
+            assert hand_offs() - before == 1  # ... on aiosqlite's thread
+            await holder.commit()
+            await asyncio.wait_for(writer, 5)
+            stop.set()
+            assert await ticker > 20  # the loop ran all along (0.3 s / 5 ms is 60)
+        before = hand_offs()
+        async with other.begin() as c:  # that connection is back on the loop's thread
+            await c.execute(sa.text("UPDATE note SET seen = 2"))
+        assert hand_offs() == before
+        async with engine.connect() as c:
+            rows = (await c.execute(sa.text("SELECT body, seen FROM note ORDER BY id"))).all()
+        assert rows == [("first", 2), ("second", 2)]
+    finally:
+        await other.dispose()
+
+
+async def test_a_wait_given_up_leaves_a_connection_that_still_works(engine: AsyncEngine) -> None:
+    other = make_engine(str(engine.url))
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(sa.text("INSERT INTO note (body) VALUES ('first')"))
+
+            async def second_writer() -> None:
+                async with other.begin() as c:
+                    await c.execute(sa.text("INSERT INTO note (body) VALUES ('given up')"))
+
+            writer = asyncio.create_task(second_writer())
+            await asyncio.sleep(0.2)
+            writer.cancel()  # e.g. the bot shutting down while it waits
+            await holder.commit()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(writer, 5)
+        async with other.begin() as c:
+            await c.execute(sa.text("INSERT INTO note (body) VALUES ('later')"))
+        async with engine.connect() as c:
+            bodies = (await c.execute(sa.text("SELECT body FROM note ORDER BY id"))).scalars()
+            assert bodies.all() == ["first", "later"]
+    finally:
+        await other.dispose()
 
 
 async def test_a_write_through_a_streaming_cursor_is_committed(engine: AsyncEngine) -> None:
