@@ -62,6 +62,22 @@ class Inbox:
         self.retention = retention
         self._in_flight: set[int] = set()
         self._handled: dict[int, asyncio.Event] = {}
+        # Built once: every update goes through it, and building and keying the
+        # statement cost more than SQLite running it.
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        columns = ("update_id", "chat_id", "payload", "received_at", "claimed_by", "claimed_at")
+        self._insert = (
+            insert(inbound)
+            .values(
+                {
+                    **{name: sa.bindparam(name) for name in columns},
+                    "status": InboundStatus.received.value,
+                    "attempts": 1,
+                }
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(inbound.c.id)
+        )
         # Called in the transaction that marks an update done, with its chat and the
         # time it arrived (e.g. a message cancels a pending check-in nudge).
         self.activity_hooks: list[ActivityHook] = []
@@ -74,27 +90,19 @@ class Inbox:
     async def record(self, update: Update) -> bool:
         """Store the update; True when it is new (handle it), False when seen before."""
         now = self.clock.now()
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            insert(inbound)
-            .values(
-                update_id=update.update_id,
-                chat_id=chat_key(update),
-                payload=json.dumps(update.to_dict(), separators=(",", ":")),
-                status=InboundStatus.received.value,
-                received_at=now,
-                claimed_by=self.worker_id,
-                claimed_at=now,
-                attempts=1,
-            )
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(inbound.c.id)
-        )
+        row = {
+            "update_id": update.update_id,
+            "chat_id": chat_key(update),
+            "payload": json.dumps(update.to_dict(), separators=(",", ":")),
+            "received_at": now,
+            "claimed_by": self.worker_id,
+            "claimed_at": now,
+        }
         # In flight from before the row exists: a sweep running meanwhile must not take it.
         self._in_flight.add(update.update_id)
         try:
             async with self.engine.begin() as connection:
-                new = (await connection.execute(statement)).first() is not None
+                new = (await connection.execute(self._insert, row)).first() is not None
         except BaseException:
             self._in_flight.discard(update.update_id)
             raise

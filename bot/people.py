@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,25 +37,28 @@ class Who:
         return self.client.language if self.client else None
 
 
+# Built once, with the person as a parameter: these run on nearly every update, and
+# building and keying a statement costs about as much as SQLite running it.
+CLIENT_BY_USER = (
+    select(Client, Program)
+    .join(Program, col(Program.id) == Client.program_id)
+    .where(Client.telegram_user_id == sa.bindparam("user"), col(Client.status).in_(ENROLLED))
+)
+STAFF_BY_USER = (
+    select(Clinician, Program)
+    .join(Program, col(Program.id) == Clinician.program_id)
+    .where(Clinician.telegram_user_id == sa.bindparam("user"), col(Clinician.active).is_(True))
+)
+
+
 async def identify(session: AsyncSession, telegram_user_id: int) -> Who:
     """One query for a client (with their program), one more for anyone else: this runs
     on every update, so it is kept to the fewest round trips."""
-    found = (
-        await session.exec(
-            select(Client, Program)
-            .join(Program, col(Program.id) == Client.program_id)
-            .where(Client.telegram_user_id == telegram_user_id, col(Client.status).in_(ENROLLED))
-        )
-    ).first()
+    person = {"user": telegram_user_id}
+    found = (await session.exec(CLIENT_BY_USER, params=person)).first()
     if found is not None:
         return Who(client=found[0], program=found[1])
-    staff = (
-        await session.exec(
-            select(Clinician, Program)
-            .join(Program, col(Program.id) == Clinician.program_id)
-            .where(Clinician.telegram_user_id == telegram_user_id, col(Clinician.active).is_(True))
-        )
-    ).first()
+    staff = (await session.exec(STAFF_BY_USER, params=person)).first()
     if staff is not None:
         return Who(clinician=staff[0], program=staff[1])
     return Who()

@@ -8,6 +8,7 @@ rules run in the same transaction, so an alert exists exactly when its answer do
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from bot.models import (
     Program,
     Screening,
 )
+from bot.people import CLIENT_BY_USER
 from bot.scheduling.kinds import CHECKIN
 
 checkin_t = CheckIn.__table__  # type: ignore[attr-defined]
@@ -237,12 +239,30 @@ class Answered:
     replay: bool = False  # saved by an earlier handling of the same update
 
 
+# Who is answering, with the check-in they answer: one statement on the path the client
+# waits on.
+_ANSWERING = CLIENT_BY_USER.add_columns(CheckIn).outerjoin(
+    CheckIn,
+    sa.and_(col(CheckIn.id) == sa.bindparam("checkin"), col(CheckIn.client_id) == Client.id),
+)
+
+
+async def answering(
+    session: AsyncSession, telegram_user_id: int, checkin_id: int
+) -> tuple[Client | None, Program | None, CheckIn | None]:
+    """The enrolled client behind a Telegram account, their program, and their check-in
+    `checkin_id` (None if there is none such, or it is someone else's)."""
+    params = {"user": telegram_user_id, "checkin": checkin_id}
+    row = (await session.exec(_ANSWERING, params=params)).first()  # type: ignore[call-overload]
+    return (row[0], row[1], row[2]) if row is not None else (None, None, None)
+
+
 async def answer(
     session: AsyncSession,
     *,
     content: Content,
     client: Client,
-    checkin_id: int,
+    checkin: CheckIn | None,
     step: str,
     value: str,
     now: datetime,
@@ -250,9 +270,8 @@ async def answer(
     update_id: int | None = None,
     program: Program | None = None,
 ) -> Answered:
-    """Write one answer (or one toggle of a multi-select) if `step` is the question
-    waiting; then the rules. The caller commits."""
-    checkin = await session.get(CheckIn, checkin_id)
+    """Write one answer (or one toggle of a multi-select) to `checkin` (as `answering`
+    read it) if `step` is the question waiting; then the rules. The caller commits."""
     if checkin is None or checkin.client_id != client.id:
         return Answered("invalid")
     if not items.valid_value(step, value):
@@ -278,11 +297,10 @@ async def answer(
         else:
             new, advance = items.toggle(current, value, spec.options), False
         values[step] = new
-        guard = sa.func.coalesce(checkin_t.c[step], "") == (current or "")
         if advance:
             answers = {**answers_of(checkin, screen), step: new}
             values["step"] = items.next_step(step, answers, await plan_of(session, client, checkin))
-        if not await _write(session, checkin, step, values, guard):
+        if not await _write(session, checkin, step, values, unchanged=current or ""):
             return Answered("stale", checkin, step)
         result = Answered("ok", checkin, step, value, items.split_keys(new), advanced=advance)
         if advance:
@@ -322,7 +340,7 @@ async def answer(
     if step == "craving":
         session.add(
             CravingMoment(
-                client_id=client.id or 0, checkin_id=checkin_id, at=now, craving=int(value)
+                client_id=client.id or 0, checkin_id=checkin.id, at=now, craving=int(value)
             )
         )
     result = Answered("ok", checkin, step, value, advanced=True)
@@ -341,18 +359,34 @@ async def answer(
     return result
 
 
+@functools.cache
+def _update(columns: tuple[str, ...], guarded: str | None) -> sa.Update:
+    """UPDATE … WHERE id = ? AND step = ? [AND the guarded column is unchanged], built once
+    per shape: building and keying a statement costs more than SQLite running it."""
+    condition = sa.and_(
+        checkin_t.c.id == sa.bindparam("w_id"), checkin_t.c.step == sa.bindparam("w_step")
+    )
+    if guarded is not None:
+        unchanged = sa.func.coalesce(checkin_t.c[guarded], "") == sa.bindparam("w_unchanged")
+        condition = sa.and_(condition, unchanged)
+    return sa.update(checkin_t).where(condition).values({c: sa.bindparam(c) for c in columns})
+
+
 async def _write(
     session: AsyncSession,
     checkin: CheckIn,
     step: str,
     values: dict[str, Any],
-    guard: Any = None,
+    *,
+    unchanged: str | None = None,
 ) -> bool:
-    """UPDATE … WHERE id = ? AND step = ?: True if this answer was the one written."""
-    condition = sa.and_(checkin_t.c.id == checkin.id, checkin_t.c.step == step)
-    if guard is not None:
-        condition = sa.and_(condition, guard)
-    result = await session.exec(sa.update(checkin_t).where(condition).values(**values))  # type: ignore[call-overload]
+    """UPDATE … WHERE id = ? AND step = ?: True if this answer was the one written. With
+    `unchanged`, only if the step's column still holds that (a multi-select's toggles)."""
+    statement = _update(tuple(values), None if unchanged is None else step)
+    params = {**values, "w_id": checkin.id, "w_step": step}
+    if unchanged is not None:
+        params["w_unchanged"] = unchanged
+    result = await session.exec(statement, params=params)  # type: ignore[call-overload]
     if result.rowcount != 1:
         return False
     for name, value in values.items():  # what was written is what the row now holds
@@ -380,16 +414,21 @@ async def thresholds_for(
     )
 
 
+_LAST_TWO_CRAVINGS = (
+    select(CravingMoment.craving)
+    .where(
+        CravingMoment.client_id == sa.bindparam("client"),
+        col(CravingMoment.at) <= sa.bindparam("at"),
+    )
+    .order_by(col(CravingMoment.at).desc(), col(CravingMoment.id).desc())
+    .limit(2)
+)
+
+
 async def _previous_craving(session: AsyncSession, client_id: int, before: datetime) -> int | None:
     """The craving answered before the latest one (the two most recent moments)."""
-    moments = (
-        await session.exec(
-            select(CravingMoment.craving)
-            .where(CravingMoment.client_id == client_id, col(CravingMoment.at) <= before)
-            .order_by(col(CravingMoment.at).desc(), col(CravingMoment.id).desc())
-            .limit(2)
-        )
-    ).all()
+    params = {"client": client_id, "at": before}
+    moments = (await session.exec(_LAST_TWO_CRAVINGS, params=params)).all()  # type: ignore[call-overload]
     return moments[1] if len(moments) == 2 else None
 
 

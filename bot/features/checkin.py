@@ -269,18 +269,19 @@ async def _answer(
     assert user is not None and chat is not None
     svc = services(context)
     now = now_utc()
-    # Who is answering is read in the answer's own transaction: one round of the
-    # database per tap instead of two, on the path the client waits on.
+    # Who is answering is read in the answer's own transaction, with the check-in: one
+    # statement before the answer's write, on the path the client waits on.
     async with session_scope(svc.sessions) as session:
-        who = await identify(session, user.id)
-        client, program = who.client, who.program
+        client, program, answered = await store.answering(
+            session, user.id, int(checkin_id) if checkin_id.isdigit() else 0
+        )
         result = None
-        if client is not None and program is not None and checkin_id.isdigit():
+        if client is not None and program is not None:
             result = await store.answer(
                 session,
                 content=svc.content,
                 client=client,
-                checkin_id=int(checkin_id),
+                checkin=answered,
                 step=step,
                 value=value,
                 now=now,
