@@ -8,7 +8,8 @@ a commit or rollback, runs right here on the event loop's thread, whole, with SQ
 busy timeout at 0: it never waits. Only when another connection holds the lock it needs
 (SQLITE_BUSY, which SQLite reports before changing anything) is it handed to
 aiosqlite's thread, which waits there for the lock with the busy timeout while the loop
-goes on. Waiting on the loop would stall the very coroutine that holds the lock.
+goes on. Waiting on the loop would stall the very coroutine that holds the lock. A
+many-row statement goes to the thread from the start, as it is long.
 
 Everything else (pooling, transactions, errors, the dialect) is SQLAlchemy's own; the
 cursor only changes where the work runs. Server-side (streaming) cursors keep the stock
@@ -129,8 +130,11 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         # Until the statement is through, a transaction may have begun (or failed
         # half-way): an error leaves the connection to be rolled back for real.
         adapt._in_transaction = True
+        work = functools.partial(_run, adapt.sqlite, operation, parameters, many)
         try:
-            outcome = adapt.run(functools.partial(_run, adapt.sqlite, operation, parameters, many))
+            # A many-row statement (the planner's thousands of rows) runs on the thread
+            # from the start: it takes long enough to hold up everyone else's updates.
+            outcome = adapt.on_thread(work) if many else adapt.run(work)
         except Exception as error:
             adapt._handle_exception(error)
         self._description, self._rowcount, self._lastrowid, rows, adapt._in_transaction = outcome
@@ -196,10 +200,14 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             except sqlite3.OperationalError as error:
                 if not _busy(error):
                     raise
-        self._handed += 1
-        return await_(self._connection._execute(self._on_thread, work))  # type: ignore[no-any-return]
+        return self.on_thread(work)
 
-    def _on_thread(self, work: Callable[[], T]) -> T:
+    def on_thread(self, work: Callable[[], T]) -> T:
+        """`work` on aiosqlite's thread, waiting there for locks; the loop goes on."""
+        self._handed += 1
+        return await_(self._connection._execute(self._thread_work, work))  # type: ignore[no-any-return]
+
+    def _thread_work(self, work: Callable[[], T]) -> T:
         try:
             return _waiting(self.sqlite, work)
         finally:

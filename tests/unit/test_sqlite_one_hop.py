@@ -171,6 +171,23 @@ async def test_a_write_that_meets_another_connections_lock_waits_without_stallin
         await other.dispose()
 
 
+async def test_a_many_row_statement_runs_on_the_thread_and_the_loop_goes_on(
+    engine: AsyncEngine, hand_offs: Callable[[], int]
+) -> None:
+    rows = [{"b": f"row {i}"} for i in range(50_000)]  # as the planner writes a due minute
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(_ticking(stop))
+    await asyncio.sleep(0)
+    before = hand_offs()
+    async with engine.begin() as c:
+        await c.execute(sa.text("INSERT INTO note (body) VALUES (:b)"), rows)
+    stop.set()
+    assert hand_offs() - before == 1  # the rows; the commit runs here
+    assert await ticker > 1  # other updates were served meanwhile
+    async with engine.connect() as c:
+        assert (await c.execute(sa.text("SELECT count(*) FROM note"))).scalar() == 50_000
+
+
 async def test_a_wait_given_up_leaves_a_connection_that_still_works(engine: AsyncEngine) -> None:
     other = make_engine(str(engine.url))
     try:
