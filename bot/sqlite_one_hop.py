@@ -214,17 +214,15 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             self._finished += 1
 
     def commit(self) -> None:
-        if self._in_transaction and self._connection._connection:
-            try:
-                self.run(self.sqlite.commit)
-            except Exception as error:
-                self._handle_exception(error)
-        self._in_transaction = False
+        self._end(sqlite3.Connection.commit)
 
     def rollback(self) -> None:
+        self._end(sqlite3.Connection.rollback)
+
+    def _end(self, how: Callable[[sqlite3.Connection], None]) -> None:
         if self._in_transaction and self._connection._connection:
             try:
-                self.run(self.sqlite.rollback)
+                self.run(functools.partial(how, self.sqlite))
             except Exception as error:
                 self._handle_exception(error)
         self._in_transaction = False
