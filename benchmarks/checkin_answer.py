@@ -7,12 +7,16 @@ tap on an answer: injection -> the answer committed, the question edited to show
 the next question in the chat (two sandbox events). Each client answers the craving,
 mood and sleep questions, so 3N answers are timed.
 
-Baselines, in the same run, each bot on a sandbox of its own; the three take turns tap
+Baselines, in the same run, each bot on a sandbox of its own; all of them take turns tap
 by tap, so all of them meet the machine in the same moment:
-- a bare python-telegram-bot handler that echoes a text message (the issue's baseline);
+- a bare python-telegram-bot handler that echoes a text message, on python-telegram-bot's
+  own httpx transport (the issue's baseline);
+- the same echo on Waypoint's aiohttp transport (bot/telegram_http.py), to show how much
+  of the gap the transport closes and how much Waypoint's own work does;
 - a bare python-telegram-bot callback handler making the same three Bot API calls as a
-  check-in answer (answerCallbackQuery, editMessageText, sendMessage) with no database,
-  to show how much of the cost is Telegram round trips rather than Waypoint.
+  check-in answer (answerCallbackQuery, then editMessageText and sendMessage together, as
+  Waypoint makes them) on Waypoint's transport with no database: how much of the cost is
+  Telegram round trips rather than Waypoint.
 The sandboxes run in this process (the default) or, with `--own-process`, in another
 process as Telegram would be, timing each answer on their own clock.
 Target (issue 6): the answer at most 3x the echo.
@@ -68,9 +72,9 @@ PAUSE = 0.1
 
 
 async def three_calls(chats: int, sandbox: Sandbox) -> AsyncIterator[float]:
-    """Answer, edit, send: the Bot API calls of one check-in answer, nothing else. Each
-    step taps once (round the `chats` chats) and yields the seconds to the edit and the
-    next question."""
+    """Answer, edit, send: the Bot API calls of one check-in answer, nothing else, made
+    together as Waypoint makes them, on its transport. Each step taps once (round the
+    `chats` chats) and yields the seconds to the edit and the next question."""
     url = await sandbox.start()
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("3", callback_data="x:3")]])
 
@@ -81,13 +85,15 @@ async def three_calls(chats: int, sandbox: Sandbox) -> AsyncIterator[float]:
     async def tapped(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, update.effective_chat
         assert query and chat
-        await query.answer()
-        await query.edit_message_text("question\n\nYour answer: 3")
-        await chat.send_message("next question", reply_markup=keyboard)
+        await asyncio.gather(
+            query.answer(),
+            query.edit_message_text("question\n\nYour answer: 3"),
+            chat.send_message("next question", reply_markup=keyboard),
+        )
 
     handlers = (MessageHandler(filters.TEXT, start), CallbackQueryHandler(tapped))
     try:
-        async with bare_bot(TOKEN, url, *handlers) as http:
+        async with bare_bot(TOKEN, url, *handlers, aiohttp=True) as http:
             for i in itertools.count():
                 user = 51_000 + i % chats
                 if i < chats:
@@ -185,15 +191,18 @@ async def waypoint(n: int, sandbox: Sandbox, *, postgres: bool = False) -> Async
 
 async def main(n: int, postgres: bool, *, in_process: bool = True) -> None:
     taps = n * len(ANSWERS)
-    with remote_sandboxes(0 if in_process else 3) as remote:
-        sandboxes: list[Sandbox] = list(remote) or [InProcess() for _ in range(3)]
+    with remote_sandboxes(0 if in_process else 4) as remote:
+        sandboxes: list[Sandbox] = list(remote) or [InProcess() for _ in range(4)]
         # The three bots run side by side and take turns, one tap each: every measurement
         # of Waypoint has baseline measurements from the same moment next to it, so the
         # machine's ups and downs (it is shared) fall on all three alike.
         runs = {
             "baseline: bare PTB echo": echo_latencies(TOKEN, n, sandboxes[0]),
-            "baseline: bare PTB answer+edit+send": three_calls(n, sandboxes[1]),
-            "Waypoint check-in answer": waypoint(n, sandboxes[2], postgres=postgres),
+            "baseline: the echo, aiohttp transport": echo_latencies(
+                TOKEN, n, sandboxes[1], aiohttp=True
+            ),
+            "baseline: answer+edit+send, aiohttp": three_calls(n, sandboxes[2]),
+            "Waypoint check-in answer": waypoint(n, sandboxes[3], postgres=postgres),
         }
         times: dict[str, list[float]] = {name: [] for name in runs}
         try:
@@ -204,16 +213,16 @@ async def main(n: int, postgres: bool, *, in_process: bool = True) -> None:
         finally:
             for run in runs.values():
                 await run.aclose()
-    echo, calls, answers = times.values()
+    echo, echo_aiohttp, calls, answers = (statistics.median(t) for t in times.values())
     where = "PostgreSQL" if postgres else "SQLite"
     home = "in this process" if in_process else "in their own process"
     print(f"{n} clients x {len(ANSWERS)} answers ({where}); the sandboxes {home}; interleaved")
     for name, values in times.items():
         print(latency_line(name, values))
-    ratio = statistics.median(answers) / statistics.median(echo)
     print(
-        f"answer / echo (median): {ratio:.2f}x (target <= 3x);"
-        f" answer / same three calls: {statistics.median(answers) / statistics.median(calls):.2f}x"
+        f"answer / echo (median): {answers / echo:.2f}x (target <= 3x);"
+        f" answer / echo on the same transport: {answers / echo_aiohttp:.2f}x;"
+        f" answer / the same three calls: {answers / calls:.2f}x"
     )
 
 

@@ -9,9 +9,10 @@ and one dispatch worker process with the rate limiter off. The worker plans and
 dispatches exactly as in production (ticks every 2 s); figures come from the rows
 (sent_at - due_at) and the worker's own CPU time and peak resident memory.
 
-Baseline, same run: python-telegram-bot alone sending the same prompt one request at a
+Baselines, same run: python-telegram-bot alone sending the same prompt one request at a
 time to the same sandbox, no database: the ceiling for a sender that keeps at most one
-at-most-once message in doubt.
+at-most-once message in doubt. Once on python-telegram-bot's own httpx transport, once
+on Waypoint's aiohttp one (bot/telegram_http.py), which the worker uses.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from delivery_common import (
 )
 
 
-def baseline(messages: int) -> dict[str, float]:
+def baseline(messages: int, transport: str) -> dict[str, float]:
     sandbox = Sandbox(messages)
     try:
         process = subprocess.Popen(
@@ -47,6 +48,8 @@ def baseline(messages: int) -> dict[str, float]:
                 str(messages),
                 "--sandbox",
                 sandbox.url,
+                "--transport",
+                transport,
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -74,7 +77,7 @@ async def one_size(clients: int, database: str) -> dict[str, object]:
 
 async def main(sizes: list[int], database: str) -> None:
     print(f"delivery throughput: {database}, rate limiter off, one worker process, 2 cores")
-    base = baseline(min(2000, max(sizes)))
+    bases = {t: baseline(min(2000, max(sizes)), t) for t in ("httpx", "aiohttp")}
     rows = []
     for clients in sizes:
         rows.append((clients, await one_size(clients, database)))
@@ -92,10 +95,11 @@ async def main(sizes: list[int], database: str) -> None:
             f" {max(sent.lateness):>8.1f}s"
             f"  {'yes' if once else received}"
         )
-    print(
-        f"baseline (python-telegram-bot alone, one request at a time, no database): "
-        f"{base['rate']:.0f} msg/s, {base['cpu_ms']:.2f} ms CPU/msg"
-    )
+    for transport, base in bases.items():
+        print(
+            f"baseline (python-telegram-bot alone on {transport}, one request at a time,"
+            f" no database): {base['rate']:.0f} msg/s, {base['cpu_ms']:.2f} ms CPU/msg"
+        )
     if len(rows) >= 2:
         small, large = rows[0], rows[-1]
         growth = large[1]["worker"]["peak_rss_kb"] - small[1]["worker"]["peak_rss_kb"]

@@ -31,6 +31,7 @@ from bot.features.delivery import build_engine, rate_limiter
 from bot.models import Delivery
 from bot.runner import open_services
 from bot.settings import load_settings
+from bot.telegram_http import AiohttpRequest
 
 TOKEN = "123456:benchmark-sandbox-token-abcdef"
 
@@ -52,7 +53,8 @@ def rss_kb() -> int:
 
 async def baseline(args: argparse.Namespace) -> None:
     """python-telegram-bot alone: the same prompt and button, one request at a time, no
-    database, no outbox."""
+    database, no outbox; on its own httpx transport, or with `--transport aiohttp` on
+    Waypoint's."""
     settings = load_settings(
         read_env_file=False, telegram_bot_token=TOKEN, telegram_rate_limit=args.rate
     )
@@ -61,7 +63,11 @@ async def baseline(args: argparse.Namespace) -> None:
         base_url=f"{args.sandbox}/bot",
         defaults=Defaults(parse_mode=ParseMode.HTML),
         rate_limiter=rate_limiter(settings),
-        request=HTTPXRequest(connection_pool_size=32),
+        request=(
+            AiohttpRequest(connection_pool_size=32)
+            if args.transport == "aiohttp"
+            else HTTPXRequest(connection_pool_size=32)
+        ),
     )
     content = load_content(DEFAULT_CONTENT_DIR).language("en").ui
     button = InlineKeyboardButton(content.checkin_button, callback_data="ci:1000000")
@@ -97,7 +103,8 @@ async def main(args: argparse.Namespace) -> None:
         base_url=settings.bot_api_url,
         defaults=Defaults(parse_mode=ParseMode.HTML),
         rate_limiter=rate_limiter(settings),
-        request=HTTPXRequest(connection_pool_size=32),
+        # Waypoint's own transport, as the application's bot uses in production.
+        request=AiohttpRequest(connection_pool_size=32),
     )
     due = datetime.fromisoformat(args.due)
     async with bot:
@@ -138,6 +145,7 @@ if __name__ == "__main__":
     parser.add_argument("--due")
     parser.add_argument("--lead", type=float, default=3.0)
     parser.add_argument("--rate", type=float, default=0.0)
+    parser.add_argument("--transport", choices=["httpx", "aiohttp"], default="httpx")
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--expect", type=int, default=0)
     parser.add_argument("--in-flight", type=int, default=1)

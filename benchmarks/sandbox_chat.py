@@ -19,6 +19,7 @@ import httpx
 from telegram import Update
 from telegram.ext import Application, BaseHandler, ContextTypes, MessageHandler, filters
 
+from bot.telegram_http import AiohttpRequest
 from bot.telegram_sandbox import SandboxServer
 
 
@@ -103,11 +104,15 @@ def remote_sandboxes(count: int) -> Iterator[list[Remote]]:
 
 @asynccontextmanager
 async def bare_bot(
-    token: str, url: str, *handlers: BaseHandler[Any, Any, Any]
+    token: str, url: str, *handlers: BaseHandler[Any, Any, Any], aiohttp: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A bare python-telegram-bot Application with these handlers, polling the sandbox at
-    `url` for the block; yields a client of the sandbox's control API."""
-    app = Application.builder().token(token).base_url(f"{url}/bot").build()
+    `url` for the block; yields a client of the sandbox's control API. With `aiohttp`, on
+    Waypoint's transport (bot/telegram_http.py) instead of python-telegram-bot's httpx."""
+    builder = Application.builder().token(token).base_url(f"{url}/bot")
+    if aiohttp:
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+    app = builder.build()
     for handler in handlers:
         app.add_handler(handler)
     async with app, httpx.AsyncClient(base_url=url) as http:
@@ -122,7 +127,7 @@ async def bare_bot(
 
 
 async def echo_latencies(
-    token: str, chats: int, sandbox: Sandbox | None = None
+    token: str, chats: int, sandbox: Sandbox | None = None, *, aiohttp: bool = False
 ) -> AsyncIterator[float]:
     """The baseline of the latency benchmarks: a bare python-telegram-bot handler that
     echoes a text, on its own sandbox. Each step of the iterator sends one message (round
@@ -137,7 +142,9 @@ async def echo_latencies(
         await update.effective_chat.send_message(update.effective_message.text or "")
 
     try:
-        async with bare_bot(token, url, MessageHandler(filters.TEXT, echo)) as http:
+        async with bare_bot(
+            token, url, MessageHandler(filters.TEXT, echo), aiohttp=aiohttp
+        ) as http:
             for i in itertools.count():
                 user = 50_000 + i % chats
                 before = len(await events(http, user))

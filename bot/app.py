@@ -40,6 +40,7 @@ from bot.features import (
 from bot.inbox import Inbox, InboxQueue, resume_unfinished
 from bot.sealed import configure_encryption
 from bot.services import AnyApplication, Services, services
+from bot.telegram_http import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,10 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .update_queue(InboxQueue(inbox))
         .concurrent_updates(processor)
+        # Bot API calls over aiohttp instead of httpx: a third of the CPU a call costs
+        # (bot/telegram_http.py). Polling keeps a connection of its own.
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     # Telegram's overall and per-group limits; sends beyond them wait instead of failing.
     limiter = delivery.rate_limiter(svc.settings)

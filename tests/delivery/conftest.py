@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from telegram.constants import ParseMode
 from telegram.ext import Defaults, ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.features.delivery import build_engine
 from bot.models import Client, ClientStatus, Program
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.engine import DeliveryEngine
 from bot.services import Services
+from bot.telegram_http import AiohttpRequest
 from bot.telegram_sandbox import SandboxServer
 from tests.factories import add_client, add_program
 from tests.harness import TEST_TOKEN
@@ -30,14 +30,14 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def sandbox_bot(sandbox_server: SandboxServer) -> AsyncIterator[ExtBot[None]]:
-    """A python-telegram-bot Bot on the sandbox, with short timeouts (a timeout test
-    then waits a fraction of a second, not five)."""
+    """A python-telegram-bot Bot on the sandbox, on Waypoint's transport, with short
+    timeouts (a timeout test then waits a fraction of a second, not five)."""
     bot: ExtBot[None] = ExtBot(
         TEST_TOKEN,
         base_url=sandbox_server.bot_api_url,
         base_file_url=sandbox_server.file_api_url,
         defaults=Defaults(parse_mode=ParseMode.HTML),
-        request=HTTPXRequest(connection_pool_size=64, read_timeout=0.5, write_timeout=0.5),
+        request=AiohttpRequest(connection_pool_size=64, read_timeout=0.5, write_timeout=0.5),
     )
     async with bot:
         yield bot

@@ -1,4 +1,5 @@
-"""The unmodified python-telegram-bot ``Bot`` parses every shape the sandbox answers."""
+"""The unmodified python-telegram-bot ``Bot`` parses every shape the sandbox answers, on
+its own httpx transport and on Waypoint's aiohttp one (bot/telegram_http.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEnt
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from bot.telegram_http import AiohttpRequest
 from bot.telegram_sandbox import SandboxServer
 
 from .conftest import TOKEN, USER_ID
 
 
-@pytest.fixture
-async def ptb(server: SandboxServer) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=server.bot_api_url, base_file_url=server.file_api_url) as bot:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def ptb(server: SandboxServer, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    transport = (
+        {"request": AiohttpRequest(), "get_updates_request": AiohttpRequest(1)}
+        if request.param == "aiohttp"
+        else {}
+    )
+    async with Bot(
+        TOKEN, base_url=server.bot_api_url, base_file_url=server.file_api_url, **transport
+    ) as bot:
         yield bot
 
 
