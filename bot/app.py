@@ -37,10 +37,10 @@ from bot.features import (
     sessions,
     welcome,
 )
-from bot.inbox import Inbox, InboxQueue, resume_unfinished
+from bot.inbox import Inbox, InboxQueue, inbox_of, resume_unfinished
 from bot.sealed import configure_encryption
 from bot.services import AnyApplication, Services, services
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, PollingRequest
 from bot.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -78,18 +78,19 @@ def build_application(
     # confirms it to Telegram, and marked done once handled (bot/inbox.py).
     inbox = Inbox(svc.engine, worker_id=svc.settings.worker_id)
     processor.done_hooks.insert(0, inbox.mark_done)
+    polling = PollingRequest()
     builder = (
         Application.builder()
         .token(token)
         .base_url(svc.settings.bot_api_url)
         .base_file_url(svc.settings.file_api_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .update_queue(InboxQueue(inbox))
+        .update_queue(InboxQueue(inbox, as_sent=polling.as_sent))
         .concurrent_updates(processor)
-        # Bot API calls over aiohttp instead of httpx: a third of the CPU a call costs
-        # (bot/telegram_http.py). Polling keeps a connection of its own.
+        # Bot API calls over aiohttp instead of httpx, for a fraction of the CPU a call
+        # costs (bot/telegram_http.py). Polling keeps a connection of its own.
         .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .get_updates_request(polling)
     )
     # Telegram's overall and per-group limits; sends beyond them wait instead of failing.
     limiter = delivery.rate_limiter(svc.settings)
@@ -120,6 +121,9 @@ async def polling(
         # The only update consumer (one poller per token): whatever a previous run
         # stored but did not finish is handled first, in order.
         await resume_unfinished(application, everything=True)
+        inbox = inbox_of(application)
+        if inbox is not None:
+            await inbox.load_newest()
         assert application.updater is not None
         await application.updater.start_polling(
             poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES

@@ -6,6 +6,7 @@ instant and another takes over, so nothing here caches rows between requests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,7 +53,38 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection idle this long is pinged before use; one in steady use is not.
+PING_AFTER_IDLE = 1.0  # seconds
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, only for connections that sat idle in the pool.
+
+    A connection the server or a firewall dropped shows up after a quiet spell (a server
+    restart, an idle timeout); a ping then swaps it for a fresh one before a handler
+    uses it. `pool_pre_ping` pings on every checkout: one more round trip on every
+    transaction, two of them on the path of every update. Pool events and
+    `DisconnectionError` are SQLAlchemy's documented way to do this."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the connection was lost while idle") from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,9 +5,12 @@ its offset once the update is in `Application.update_queue`, and a webhook answe
 first. A crash then loses what was in flight. Waypoint hooks in at that queue
 (`InboxQueue`, handed to `ApplicationBuilder.update_queue`): the Updater's
 `update_queue.put()` writes an `InboundUpdate` row, and only returns once the row is
-committed, so polling confirms nothing that is not stored. The webhook receiver writes
-the row itself before answering 200 (bot/webhook.py). The update processor's done hook
-marks the row done after the handlers ran. On start, rows not done are handled again.
+committed, so polling confirms nothing that is not stored. An update numbered above the
+newest row cannot be a redelivery, so it goes to the handlers while its row is written,
+not after (its done-mark waits for the row); any other is stored first. The webhook
+receiver writes the row itself before answering 200 (bot/webhook.py). The update
+processor's done hook marks the row done after the handlers ran. On start, rows not done
+are handled again.
 
 A redelivered update (same update_id) finds its row and is dropped: handled once.
 """
@@ -60,8 +63,21 @@ class Inbox:
         # An update whose handling crashed its process this many times is set aside.
         self.max_attempts = max_attempts
         self.retention = retention
+        # The row is one INSERT: on PostgreSQL it runs in autocommit, one round trip
+        # instead of three (BEGIN, INSERT, COMMIT) on the path every update waits on.
+        # (SQLite's transaction costs no round trip; switching modes there would.)
+        self._writer = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
         self._in_flight: set[int] = set()
         self._handled: dict[int, asyncio.Event] = {}
+        # The newest update id stored, read when polling starts. Telegram numbers updates
+        # in order, so a polled update above it cannot be a redelivery: it is handled
+        # while its row is written (`store_while_handled`) instead of after.
+        self._newest: int | None = None
+        self._storing: dict[int, asyncio.Task[bool]] = {}
         # Built once: every update goes through it, and building and keying the
         # statement cost more than SQLite running it.
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -87,13 +103,16 @@ class Inbox:
 
     # --- writing -------------------------------------------------------------------
 
-    async def record(self, update: Update) -> bool:
-        """Store the update; True when it is new (handle it), False when seen before."""
+    async def record(self, update: Update, as_sent: dict[str, Any] | None = None) -> bool:
+        """Store the update (`as_sent`: its JSON as Telegram sent it, when at hand); True
+        when it is new (handle it), False when seen before."""
         now = self.clock.now()
         row = {
             "update_id": update.update_id,
             "chat_id": chat_key(update),
-            "payload": json.dumps(update.to_dict(), separators=(",", ":")),
+            "payload": json.dumps(
+                update.to_dict() if as_sent is None else as_sent, separators=(",", ":")
+            ),
             "received_at": now,
             "claimed_by": self.worker_id,
             "claimed_at": now,
@@ -101,7 +120,7 @@ class Inbox:
         # In flight from before the row exists: a sweep running meanwhile must not take it.
         self._in_flight.add(update.update_id)
         try:
-            async with self.engine.begin() as connection:
+            async with self._writer.begin() as connection:
                 new = (await connection.execute(self._insert, row)).first() is not None
         except BaseException:
             self._in_flight.discard(update.update_id)
@@ -109,19 +128,38 @@ class Inbox:
         if not new:
             self._in_flight.discard(update.update_id)
             log.info("update %s is already in the inbox: not handled again", update.update_id)
+        elif self._newest is not None:
+            self._newest = max(self._newest, update.update_id)
         return new
 
-    async def record_patiently(self, update: Update) -> bool:
+    async def record_patiently(self, update: Update, as_sent: dict[str, Any] | None = None) -> bool:
         """`record`, retried while the database is unreachable. Polling waits here, so
         Telegram keeps the update until it is stored (the offset does not move)."""
         delay = 0.5
         while True:
             try:
-                return await self.record(update)
+                return await self.record(update, as_sent)
             except (SQLAlchemyError, OSError) as exc:
                 log.error("cannot store update %s yet (%s); retrying", update.update_id, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def load_newest(self) -> None:
+        """Read the newest update id stored (at the start of polling, the only consumer)."""
+        async with self.engine.connect() as connection:
+            newest = await connection.scalar(sa.select(sa.func.max(inbound.c.update_id)))
+        self._newest = newest or 0
+
+    def surely_new(self, update_id: int) -> bool:
+        return self._newest is not None and update_id > self._newest
+
+    def store_while_handled(
+        self, update: Update, as_sent: dict[str, Any] | None
+    ) -> asyncio.Task[bool]:
+        """Start storing an update that is surely new; its done-mark waits for the row."""
+        stored = asyncio.create_task(self.record_patiently(update, as_sent))
+        self._storing[update.update_id] = stored
+        return stored
 
     async def mark_done(self, update: object) -> None:
         """Done hook of the update processor: runs after the handlers, even on error.
@@ -130,6 +168,9 @@ class Inbox:
         redelivery is recognised (nothing is kept about who wrote what, or when)."""
         if not isinstance(update, Update):
             return
+        storing = self._storing.pop(update.update_id, None)
+        if storing is not None:
+            await storing  # the row must exist before it can be marked done
         now = self.clock.now()
         chat_id = chat_key(update)
         try:
@@ -245,14 +286,29 @@ class InboxQueue(asyncio.Queue[object]):
     loop, python-telegram-bot's own webhook server), so nothing is handled unrecorded.
     """
 
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(
+        self, inbox: Inbox, as_sent: Callable[[int], dict[str, Any] | None] | None = None
+    ) -> None:
         super().__init__()
         self.inbox = inbox
+        # The update's JSON as Telegram sent it (bot.telegram_http.PollingRequest).
+        self.as_sent = as_sent
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and not await self.inbox.record_patiently(item):
+        if not isinstance(item, Update):
+            await super().put(item)
             return
-        await super().put(item)
+        raw = self.as_sent(item.update_id) if self.as_sent is not None else None
+        if self.inbox.surely_new(item.update_id):
+            # Handled while its row is written (on PostgreSQL the two overlap); polling
+            # still confirms it only once stored, as it waits for this `put`.
+            stored = self.inbox.store_while_handled(item, raw)
+            await super().put(item)
+            if not await stored:
+                log.error("update %s was stored already, yet above the newest", item.update_id)
+            return
+        if await self.inbox.record_patiently(item, raw):
+            await super().put(item)
 
     async def put_recorded(self, item: Update) -> None:
         """Queue an update whose row is already written (recovery, our webhook)."""

@@ -143,3 +143,45 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {said}") from exc
         finally:
             self._slots.release()
+
+
+class PollingRequest(AiohttpRequest):
+    """The getUpdates connection (one, as python-telegram-bot's own). It also keeps the
+    last batch of updates as Telegram sent them, so the inbox stores that JSON as it is
+    instead of turning python-telegram-bot's objects back into JSON, which cost more than
+    writing the row. The Updater stores a whole batch before it asks for the next one."""
+
+    __slots__ = ("_batch",)
+
+    def __init__(self, **timeouts: float | None) -> None:
+        super().__init__(connection_pool_size=1, **timeouts)
+        self._batch: dict[int, dict[str, Any]] = {}
+
+    async def post(
+        self,
+        url: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> Any:
+        result = await super().post(
+            url,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if url.endswith("/getUpdates") and isinstance(result, list):
+            self._batch = {
+                raw["update_id"]: raw
+                for raw in result
+                if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)
+            }
+        return result
+
+    def as_sent(self, update_id: int) -> dict[str, Any] | None:
+        """The update's JSON as Telegram sent it, if it came in the last batch."""
+        return self._batch.get(update_id)

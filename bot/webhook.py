@@ -92,7 +92,7 @@ class WebhookReceiver:
         if inbox is None or not isinstance(queue, InboxQueue):
             raise RuntimeError("the webhook needs the application built by build_application")
         try:
-            new = await inbox.record(update)
+            new = await inbox.record(update, data)
         except (SQLAlchemyError, OSError):
             log.exception(
                 "cannot store update %s: answering 500 so Telegram retries", update.update_id

@@ -106,18 +106,29 @@ def record_of(checkin: CheckIn) -> Record:
     )
 
 
+# Built once: the days before today are read on every mood answer.
+_HISTORY = (
+    select(CheckIn)
+    .where(CheckIn.client_id == sa.bindparam("client"))
+    .order_by(col(CheckIn.local_date).desc())
+)
+_HISTORY_BEFORE = _HISTORY.where(
+    col(CheckIn.local_date) < sa.bindparam("before"),
+    col(CheckIn.local_date) >= sa.bindparam("since"),
+)
+
+
 async def history(
     session: AsyncSession, client_id: int, *, before: date | None = None, days: int = 14
 ) -> list[CheckIn]:
     """The client's check-ins of the `days` days before `before` (or up to today), newest
     first."""
-    query = select(CheckIn).where(CheckIn.client_id == client_id)
-    if before is not None:
-        query = query.where(
-            col(CheckIn.local_date) < before,
-            col(CheckIn.local_date) >= before - timedelta(days=days),
-        )
-    return list((await session.exec(query.order_by(col(CheckIn.local_date).desc()))).all())
+    if before is None:
+        rows = await session.exec(_HISTORY, params={"client": client_id})  # type: ignore[call-overload]
+    else:
+        params = {"client": client_id, "before": before, "since": before - timedelta(days=days)}
+        rows = await session.exec(_HISTORY_BEFORE, params=params)  # type: ignore[call-overload]
+    return list(rows.all())
 
 
 async def screening(session: AsyncSession, client_id: int, kind: str, on: date) -> Screening | None:

@@ -4,13 +4,19 @@ within its chat; a bot killed in between handles it after the restart."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlmodel import select
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, MessageHandler, filters
 
 from bot.content import Content
+from bot.inbox import Inbox
 from bot.models import InboundStatus, InboundUpdate
 from bot.services import Services
 from bot.telegram_sandbox import Sandbox, SandboxServer
@@ -159,3 +165,76 @@ async def test_a_bot_killed_between_receiving_and_handling_handles_it_after_rest
     finally:
         second.stop()
     assert len(_replies(sandbox_server, STRANGER)) == 1  # exactly once
+
+
+async def test_the_inbox_stores_the_update_as_telegram_sent_it(services: Services) -> None:
+    inbox = Inbox(services.engine, worker_id="w")
+    sent = {
+        "update_id": 9001,
+        "message": {
+            "message_id": 1,
+            "date": 1767225600,
+            "chat": {"id": STRANGER, "type": "private", "first_name": "Sam"},
+            "from": {"id": STRANGER, "is_bot": False, "first_name": "Sam"},
+            "text": "hello",
+        },
+        # A field from a newer Bot API than python-telegram-bot knows.
+        "newer_field": {"kept": True},
+    }
+    update = Update.de_json({k: v for k, v in sent.items() if k != "newer_field"}, None)
+    assert await inbox.record(update, sent)
+    (row,) = await _inbox(services)
+    assert row.payload is not None and json.loads(row.payload) == sent
+    # Without Telegram's JSON at hand (a recovered or hand-made update), it is rebuilt.
+    other = Update.de_json({**sent, "update_id": 9002}, None)
+    assert await inbox.record(other)
+    rebuilt = [r for r in await _inbox(services) if r.update_id == 9002]
+    assert json.loads(rebuilt[0].payload or "{}")["message"]["text"] == "hello"
+
+
+@asynccontextmanager
+async def _inbox_writes_held(svc: Services) -> AsyncIterator[None]:
+    """Another connection holds the write lock on the inbox (reads still go through)."""
+    url = svc.engine.url
+    if url.get_backend_name() == "sqlite":
+        holder = sqlite3.connect(str(url.database), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    async with svc.engine.connect() as connection:
+        await connection.execute(text("LOCK TABLE inboundupdate IN SHARE ROW EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            await connection.rollback()
+
+
+async def test_an_update_is_answered_while_its_row_is_written_and_confirmed_once_stored(
+    bot: BotHarness, sandbox_server: SandboxServer, services: Services, content: Content
+) -> None:
+    async with Sandbox(sandbox_server.url) as driver, _inbox_writes_held(services):
+        sent = await driver.inject({"user": {"id": STRANGER, "first_name": "Sam"}, "text": "hi"})
+
+        async def answered() -> bool:
+            return len(_replies(sandbox_server, STRANGER)) == 1
+
+        await wait_until(answered, "the answer while the row waits for the lock", limit=10)
+        # Not stored yet, so not confirmed to Telegram either: a crash now loses nothing.
+        assert await _inbox(services) == []
+        pending = [update["update_id"] for _, update in sandbox_server.state.updates]
+        assert sent["update_id"] in pending
+
+    async def done() -> bool:
+        return [r.status for r in await _inbox(services)] == [InboundStatus.done]
+
+    await wait_until(done, "the row, stored and then marked done, once the lock is gone")
+
+    async def confirmed() -> bool:
+        return not sandbox_server.state.updates
+
+    await wait_until(confirmed, "the update to be confirmed once stored")
+    assert _replies(sandbox_server, STRANGER) == [content.language("en").ui.welcome]

@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, PollingRequest
 from bot.telegram_sandbox import SandboxServer
 
 from .conftest import TOKEN
@@ -73,3 +73,24 @@ async def test_it_starts_again_after_a_shutdown(server: SandboxServer, user_chat
     for round_ in range(2):
         async with bot:
             assert (await bot.send_message(user_chat, f"round {round_}")).text == f"round {round_}"
+
+
+async def test_polling_keeps_each_batch_of_updates_as_telegram_sent_it(
+    server: SandboxServer, http: httpx.AsyncClient, user_chat: int
+) -> None:
+    polling = PollingRequest()
+    async with Bot(TOKEN, base_url=server.bot_api_url, get_updates_request=polling) as bot:
+        (first,) = await bot.get_updates()
+        sent = polling.as_sent(first.update_id)
+        assert sent is not None and sent["update_id"] == first.update_id
+        assert sent["message"]["text"] == "hi" and sent["message"]["from"]["first_name"] == "Ana"
+        # The next batch replaces it: the inbox stored a batch before the next was asked.
+        await http.post(
+            "/sandbox/messages", json={"user": {"id": user_chat, "first_name": "Ana"}, "text": "2"}
+        )
+        (second,) = await bot.get_updates(offset=first.update_id + 1)
+        assert polling.as_sent(first.update_id) is None
+        assert polling.as_sent(second.update_id)["message"]["text"] == "2"  # type: ignore[index]
+        # Other calls on that connection leave the batch alone.
+        await bot.get_me()
+        assert polling.as_sent(second.update_id) is not None
