@@ -157,23 +157,8 @@ class PollingRequest(AiohttpRequest):
         super().__init__(connection_pool_size=1, **timeouts)
         self._batch: dict[int, dict[str, Any]] = {}
 
-    async def post(
-        self,
-        url: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> Any:
-        result = await super().post(
-            url,
-            request_data,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-        )
+    async def post(self, url: str, request_data: RequestData | None = None, **timeouts: Any) -> Any:
+        result = await super().post(url, request_data, **timeouts)
         if url.endswith("/getUpdates") and isinstance(result, list):
             self._batch = {
                 raw["update_id"]: raw

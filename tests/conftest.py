@@ -97,3 +97,15 @@ async def bot(services: Services, sandbox_server: SandboxServer) -> AsyncIterato
     """The real Application polling the sandbox over HTTP, and a driver to talk to it."""
     async with running_bot(services, sandbox_server) as harness:
         yield harness
+
+
+@pytest.fixture
+async def empty_postgres() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database, for the PostgreSQL-specific tests (on both passes
+    of the suite); skipped, with the reason, when no server answers."""
+    reason = await postgres_reachable()
+    if reason:
+        pytest.skip(f"PostgreSQL-specific: {reason}")
+    url = await create_postgres_database()
+    yield url
+    await drop_postgres_database(url)

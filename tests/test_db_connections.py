@@ -3,25 +3,12 @@ while is pinged and replaced before use (bot/db.py), so no handler meets it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 import bot.db
 from bot.db import make_engine
-from tests.databases import create_postgres_database, drop_postgres_database, postgres_reachable
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[str]:
-    reason = await postgres_reachable()
-    if reason:
-        pytest.skip(f"PostgreSQL-specific (a server that drops connections): {reason}")
-    url = await create_postgres_database()
-    yield url
-    await drop_postgres_database(url)
 
 
 async def _server_drops_the_pool(url: str) -> int:
@@ -44,18 +31,18 @@ async def _server_drops_the_pool(url: str) -> int:
 
 @pytest.mark.postgres
 async def test_a_connection_dropped_while_idle_is_replaced_before_use(
-    postgres: str, monkeypatch: pytest.MonkeyPatch
+    empty_postgres: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bot.db, "PING_AFTER_IDLE", 0.0)
-    assert await _server_drops_the_pool(postgres) == 42
+    assert await _server_drops_the_pool(empty_postgres) == 42
 
 
 @pytest.mark.postgres
 async def test_a_connection_in_steady_use_is_not_pinged(
-    postgres: str, monkeypatch: pytest.MonkeyPatch
+    empty_postgres: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Used a moment ago, so no ping: the dropped connection is only found by using it
     # (which is why the idle ones are pinged, and what the ping saves on busy ones).
     monkeypatch.setattr(bot.db, "PING_AFTER_IDLE", 3600.0)
     with pytest.raises(DBAPIError):
-        await _server_drops_the_pool(postgres)
+        await _server_drops_the_pool(empty_postgres)

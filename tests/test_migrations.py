@@ -3,7 +3,6 @@ and PostgreSQL, and start-up refuses a schema that does not match."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,6 @@ from bot.db import (
 )
 from tests.cli import run_cli
 from tests.databases import (
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_reachable,
     sqlite_url,
 )
 
@@ -71,16 +67,6 @@ async def _upgrade_and_compare(url: str) -> None:
 
 async def test_empty_sqlite_upgrades_to_a_schema_matching_the_models(tmp_path: Path) -> None:
     await _upgrade_and_compare(sqlite_url(tmp_path / "empty.db"))
-
-
-@pytest.fixture
-async def empty_postgres() -> AsyncIterator[str]:
-    reason = await postgres_reachable()
-    if reason:
-        pytest.skip(f"PostgreSQL-specific: {reason}")
-    url = await create_postgres_database()
-    yield url
-    await drop_postgres_database(url)
 
 
 @pytest.mark.postgres

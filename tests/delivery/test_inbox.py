@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import select
@@ -30,6 +31,21 @@ STRANGER = 5550101
 async def _inbox(svc: Services) -> list[InboundUpdate]:
     async with svc.sessions() as session:
         return list((await session.exec(select(InboundUpdate))).all())
+
+
+def _sams_message(update_id: int, text: str) -> dict[str, Any]:
+    """An update as Telegram sends it: a text from the stranger, Sam."""
+    sam = {"id": STRANGER, "first_name": "Sam"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1767225600,
+            "chat": {**sam, "type": "private"},
+            "from": {**sam, "is_bot": False},
+            "text": text,
+        },
+    }
 
 
 def _replies(server: SandboxServer, chat_id: int) -> list[str]:
@@ -55,19 +71,7 @@ async def test_the_same_update_delivered_twice_is_handled_once(
     (first,) = await bot.person(STRANGER, "Sam").send("hello")
     (row,) = await _inbox(bot.services)
     # Telegram delivers it again (a webhook retry, an offset not yet confirmed).
-    again = Update.de_json(
-        {
-            "update_id": row.update_id,
-            "message": {
-                "message_id": 1,
-                "date": 1767225600,
-                "chat": {"id": STRANGER, "type": "private", "first_name": "Sam"},
-                "from": {"id": STRANGER, "is_bot": False, "first_name": "Sam"},
-                "text": "hello",
-            },
-        },
-        bot.application.bot,
-    )
+    again = Update.de_json(_sams_message(row.update_id, "hello"), bot.application.bot)
     await bot.application.update_queue.put(again)
     await bot.application.update_queue.put(again)
     # One more, new update from the same chat is handled after them, and it is the only
@@ -169,18 +173,8 @@ async def test_a_bot_killed_between_receiving_and_handling_handles_it_after_rest
 
 async def test_the_inbox_stores_the_update_as_telegram_sent_it(services: Services) -> None:
     inbox = Inbox(services.engine, worker_id="w")
-    sent = {
-        "update_id": 9001,
-        "message": {
-            "message_id": 1,
-            "date": 1767225600,
-            "chat": {"id": STRANGER, "type": "private", "first_name": "Sam"},
-            "from": {"id": STRANGER, "is_bot": False, "first_name": "Sam"},
-            "text": "hello",
-        },
-        # A field from a newer Bot API than python-telegram-bot knows.
-        "newer_field": {"kept": True},
-    }
+    # With a field from a newer Bot API than python-telegram-bot knows.
+    sent = {**_sams_message(9001, "hello"), "newer_field": {"kept": True}}
     update = Update.de_json({k: v for k, v in sent.items() if k != "newer_field"}, None)
     assert await inbox.record(update, sent)
     (row,) = await _inbox(services)
