@@ -66,7 +66,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
         self._pool_size = connection_pool_size
-        self._slots = asyncio.Semaphore(connection_pool_size)
+        self._slots: asyncio.Semaphore  # made with the session, on its loop
 
     @property
     def read_timeout(self) -> float | None:
