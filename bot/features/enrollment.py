@@ -135,7 +135,11 @@ async def _register_clinician(
         at=now,
     )
     await chat.send_message(
-        render(pack.staff.clinician_registered, program=program.name, role=clinician.role.value)
+        render(
+            pack.staff.clinician_registered,
+            program=program.name,
+            role=pack.staff.roles[clinician.role.value],
+        )
     )
 
 
