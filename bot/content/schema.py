@@ -338,6 +338,7 @@ class SetupTexts(_Strict):
     time_not_understood: ClientText
     ask_session_reminders: ClientText
     ask_medication_reminders: ClientText
+    ask_medication_time: ClientText
     yes_button: ButtonText
     no_button: ButtonText
     done: client_text("time", "zone")  # type: ignore[valid-type]
