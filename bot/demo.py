@@ -42,6 +42,7 @@ from bot.models import (
     Program,
 )
 from bot.runner import configure_logging
+from bot.safety import load_screener
 from bot.services import Services
 from bot.settings import load_settings
 from bot.telegram_sandbox import Sandbox, SandboxServer, SentMessage
@@ -58,6 +59,9 @@ DELIVERY_WAIT = 10.0
 # Interactive mode: how often messages that arrive on their own (an escalation, a
 # check-in prompt, a digest) are looked for while the person is typing.
 WATCH_EVERY = 2.0
+# How long a typed line may take to be handled before the demo moves on (a busy machine
+# can take seconds); what arrives later is shown with the next line.
+ANSWER_WAIT = 30.0
 _UNSENT = (DeliveryStatus.pending, DeliveryStatus.claimed, DeliveryStatus.sending)
 
 
@@ -116,6 +120,7 @@ async def seed(svc: Services) -> None:
                 status=ClientStatus.active,
                 timezone="America/New_York",
                 checkin_time="20:00",
+                enrolled_at=datetime.now(UTC),
                 primary_clinician_id=clinician.id,
             )
         )
@@ -170,6 +175,7 @@ class Terminal:
         self.out = out
         self.choices: list[tuple[str, SentMessage | None]] = []  # (label, message) by number
         self.last_link: str | None = None  # token of the last invite link shown
+        self.by_label = False  # the choices are a number scale, pressed by their label
 
     def say(self, line: str = "") -> None:
         self.out.write(line + "\n")
@@ -205,12 +211,27 @@ class Terminal:
         keyboard = [label for row in message.reply_keyboard for label in row]
         if not (inline or keyboard):
             return False
+        if inline and all(label.isdigit() for label in inline):
+            # A 0-10 scale: typing 6 presses "6", not the sixth button ("5").
+            self.choices = [(label, message) for label in inline]
+            self.by_label = True
+            self.say("      " + "   ".join(f"[{label}]" for label in inline))
+            return True
+        self.by_label = False
         self.choices = [(label, message) for label in inline] + [
             (label, None) for label in keyboard
         ]
         listed = "   ".join(f"[{n}] {label}" for n, (label, _) in enumerate(self.choices, 1))
         self.say(f"      {listed}")
         return True
+
+    def choice(self, line: str) -> tuple[str, SentMessage | None] | None:
+        """The button a typed line presses: its label on a scale, else its number."""
+        if self.by_label:
+            return next((c for c in self.choices if c[0] == line), None)
+        if line.isdigit() and 1 <= int(line) <= len(self.choices):
+            return self.choices[int(line) - 1]
+        return None
 
 
 @dataclass
@@ -287,7 +308,9 @@ async def run_demo(stdin: TextIO, out: TextIO, *, keep_dir: Path | None = None) 
         sessions=make_sessionmaker(engine),
     )
     await seed(svc)
-    handled = HandledUpdates()
+    # As `run` does: the rules load now, not on the first message someone types.
+    load_screener()
+    handled = HandledUpdates(limit_seconds=ANSWER_WAIT)
     processor = PerChatUpdateProcessor()
     processor.done_hooks.append(handled.mark)
     application = build_application(svc, DEMO_TOKEN, processor=processor)
@@ -364,7 +387,7 @@ async def _read_lines(talk: Conversation, stdin: TextIO, interactive: bool) -> N
                     term.say(f"(no seat called {name!r}; try client, clinician, admin or guest)")
                     continue
                 talk.seat = SEATS[name]
-                term.choices = []
+                term.choices, term.by_label = [], False
                 term.say(f"(you are now {talk.seat.describe})")
                 await talk.offer_last_buttons()
                 continue
@@ -376,11 +399,14 @@ async def _read_lines(talk: Conversation, stdin: TextIO, interactive: bool) -> N
                     continue
                 line = f"/start {term.last_link}"
                 term.say(f"(opening the link: {line})")
-            if line.isdigit() and 1 <= int(line) <= len(term.choices):
-                label, message = term.choices[int(line) - 1]
-                await person.press(label, message)
-            else:
-                await person.send(line)
+            try:
+                chosen = term.choice(line)
+                if chosen is not None:
+                    await person.press(*chosen)
+                else:
+                    await person.send(line)
+            except TimeoutError:
+                term.say(f"(no answer within {ANSWER_WAIT:.0f} s; it is shown when it comes)")
             # An alert or an escalation the message raised goes out through the outbox.
             await deliveries_sent(talk.svc)
             await talk.show_new()
