@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import build_application, configure_logging, polling
+from bot.app import build_application, polling
 from bot.content import DEFAULT_CONTENT_DIR, load_content
 from bot.db import ensure_schema_current, make_engine, make_sessionmaker, upgrade
 from bot.safety import load_screener
@@ -21,6 +21,28 @@ from bot.services import Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str, *, path: Path | None = None) -> None:
+    """Log at `level` to standard error, or to the file at `path` (the demo's terminal
+    is a conversation, not a log).
+
+    Below DEBUG, APScheduler's two lines per job run ("Running job …", "… executed
+    successfully", about 3 a second from the delivery tick) are left out: they drowned
+    Waypoint's own one line per send. Its warnings and errors (a missed or failed run)
+    still show.
+    """
+    handler: logging.Handler = (
+        logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler()
+    )
+    logging.basicConfig(level=level, format=LOG_FORMAT, handlers=[handler], force=True)
+    # httpx logs every request URL at INFO, and those URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet = logging.getLevelName(level.upper()) != logging.DEBUG
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 class StartupError(Exception):

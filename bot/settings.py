@@ -142,7 +142,9 @@ class Settings(BaseSettings):
             return None
         if not _TOKEN_RE.match(value.get_secret_value().strip()):
             raise ValueError(
-                "does not look like a bot token from @BotFather (digits, a colon, then letters)"
+                "does not look like a bot token from @BotFather: a token is the bot's id in "
+                "digits, a colon, then at least 20 letters, digits, - or _ "
+                "(like 123456789:AAH4x…), with no quotes or spaces"
             )
         return SecretStr(value.get_secret_value().strip())
 

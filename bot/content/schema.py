@@ -277,6 +277,14 @@ class StaffTexts(_Strict):
     # Sent as it is (no placeholders), so a {name} here would show literally.
     clinician_welcome: StaffText
     clinician_registered: staff_text("role", "program")  # type: ignore[valid-type]
+    # {role} in clinician_registered, by role, with its article ("an admin").
+    roles: dict[str, Name]
+    # /help in a clinician's or an admin's private chat; admins get both parts.
+    help: StaffText
+    help_admin: StaffText
+    # A clinician's typed text, or a sticker or photo, that no command or step took.
+    not_understood: StaffText
+    unsupported_message: StaffText
     invite_created: staff_text("code", "link", "days")  # type: ignore[valid-type]
     clients_header: StaffText
     clients_line: staff_text("code", "status", "label")  # type: ignore[valid-type]
@@ -284,6 +292,7 @@ class StaffTexts(_Strict):
     client_not_found: staff_text("code")  # type: ignore[valid-type]
     client_already_left: staff_text("code")  # type: ignore[valid-type]
     usage_code: staff_text("command")  # type: ignore[valid-type]
+    code_not_recognised: staff_text("code", "command")  # type: ignore[valid-type]
     discharged: staff_text("code")  # type: ignore[valid-type]
     paused: staff_text("code")  # type: ignore[valid-type]
     resumed: staff_text("code")  # type: ignore[valid-type]
@@ -297,6 +306,9 @@ class StaffTexts(_Strict):
         )
         if missing:
             raise ValueError(f"notices: missing {', '.join(sorted(missing))}")
+        roles = {"clinician", "admin"} - set(self.roles)
+        if roles:
+            raise ValueError(f"roles: missing {', '.join(sorted(roles))}")
         return self
 
 
@@ -326,6 +338,7 @@ class SetupTexts(_Strict):
     time_not_understood: ClientText
     ask_session_reminders: ClientText
     ask_medication_reminders: ClientText
+    ask_medication_time: ClientText
     yes_button: ButtonText
     no_button: ButtonText
     done: client_text("time", "zone")  # type: ignore[valid-type]

@@ -1,4 +1,4 @@
-"""Clinicians in their private chat: /invite, /clients, /discharge, /pause and /resume.
+"""Clinicians in their private chat: /help, /invite, /clients, /discharge, /pause, /resume.
 
 Only an active clinician of the program may use these; anyone else gets exactly what an
 unknown person gets, so the commands reveal nothing. Clients are named by pseudonym
@@ -7,14 +7,16 @@ code only; a clinician's private label is shown in their private chat, never in 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes, filters
+from telegram.ext import ApplicationHandlerStop, CommandHandler, ContextTypes, filters
 
-from bot.content import render
+from bot.content import LanguagePack, render
 from bot.db import session_scope
 from bot.features import account, welcome
+from bot.features.crisis import SCREEN_GROUP
 from bot.invites import deep_link, normalize_code
 from bot.keyboards import PRIVATE_NEW, help_only_keyboard
 from bot.models import ClientStatus, Clinician, ClinicianRole, Program
@@ -23,6 +25,10 @@ from bot.roster import audit, caseload, find_client_by_code, invite_client
 from bot.services import AnyApplication, services
 
 LABEL_MAX = 60
+# How much of a mistyped code is shown back.
+TYPED_CODE_SHOWN = 24
+
+log = logging.getLogger(__name__)
 
 
 async def _clinician(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Clinician | None:
@@ -30,6 +36,40 @@ async def _clinician(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Clin
     assert user is not None
     async with services(context).sessions() as session:
         return (await identify(session, user.id)).clinician
+
+
+def typed_code(pack: LanguagePack, args: list[str] | None, command: str) -> tuple[str | None, str]:
+    """The client code typed after /command, or the reply that says what is wrong: no code
+    at all, or something that is not one (shown back, cut short and escaped)."""
+    typed = " ".join(args or []).strip()
+    code = normalize_code(typed)
+    if code is not None:
+        return code, ""
+    if not typed:
+        return None, render(pack.staff.usage_code, command=command)
+    shown = typed if len(typed) <= TYPED_CODE_SHOWN else typed[: TYPED_CODE_SHOWN - 1] + "…"
+    return None, render(pack.staff.code_not_recognised, code=shown, command=command)
+
+
+async def staff_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help from a clinician or an admin: their commands, with 🆘 Help now on screen.
+
+    Runs before the crisis card's handler; for anyone else, or if the database cannot say
+    who this is, it does nothing and the crisis card answers as always."""
+    try:
+        clinician = await _clinician(update, context)
+    except Exception:
+        log.exception("could not look up who sent /help; the crisis card answers")
+        return
+    chat = update.effective_chat
+    if clinician is None or chat is None:
+        return
+    pack = services(context).content.language(None)
+    text = pack.staff.help
+    if clinician.role is ClinicianRole.admin:
+        text += "\n\n" + pack.staff.help_admin
+    await chat.send_message(text, reply_markup=help_only_keyboard(pack))
+    raise ApplicationHandlerStop
 
 
 async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,9 +158,9 @@ async def _change_status(
             await welcome.anything_else(update, context)
         return
     pack = svc.content.language(None)
-    code = normalize_code(" ".join(context.args or []))
+    code, problem = typed_code(pack, context.args, command)
     if code is None:
-        await chat.send_message(render(pack.staff.usage_code, command=command))
+        await chat.send_message(problem)
         return
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
@@ -178,6 +218,8 @@ async def resume_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 def register(application: AnyApplication) -> None:
     private = PRIVATE_NEW
     with_code = filters.Regex(r"^/\w+(@\w+)?\s+\S")
+    # Before the crisis card's /help (SCREEN_GROUP): the care team's own command list.
+    application.add_handler(CommandHandler("help", staff_help, filters=private), SCREEN_GROUP - 1)
     application.add_handler(CommandHandler("invite", invite, filters=private))
     application.add_handler(CommandHandler("clients", clients, filters=private))
     application.add_handler(CommandHandler("discharge", discharge, filters=private))

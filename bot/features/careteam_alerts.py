@@ -36,8 +36,7 @@ from bot.alerts import (
 )
 from bot.content import Content, render
 from bot.db import session_scope
-from bot.features import welcome
-from bot.invites import normalize_code
+from bot.features import careteam, welcome
 from bot.keyboards import PRIVATE_NEW, data_fields
 from bot.models import Alert, Clinician, ClinicianRole, Delivery, DeliveryStatus, Program
 from bot.people import identify
@@ -265,15 +264,11 @@ async def show_client(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if clinician is None:
             await welcome.anything_else(update, context)
             return
-        code = normalize_code(" ".join(context.args or []))
-        client = (
-            await find_client_by_code(session, program_id=clinician.program_id, code=code)
-            if code
-            else None
-        )
+        code, problem = careteam.typed_code(svc.content.language(None), context.args, "client")
         if code is None:
-            await chat.send_message(staff.usage_client)
+            await chat.send_message(problem)
             return
+        client = await find_client_by_code(session, program_id=clinician.program_id, code=code)
         if client is None or (
             clinician.role is not ClinicianRole.admin
             and client.primary_clinician_id != clinician.id

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -35,7 +35,6 @@ from bot.localtime import (
     format_hhmm,
     parse_hhmm,
     parse_time_of_day,
-    resolve_timezone,
     time_label,
     zone_label,
     zones_for,
@@ -51,11 +50,20 @@ from bot.roster import (
     use_invitation,
 )
 from bot.services import AnyApplication, Services, services
+from bot.zone_aliases import resolve_place
 
 log = logging.getLogger(__name__)
 
-# Set-up steps in order; "edit:<step>" is the same question asked from /settings.
-STEPS = ("language", "timezone", "checkin_time", "session_reminders", "medication_reminders")
+# Set-up steps in order; "edit:<step>" is the same question asked from /settings. The
+# medicine reminder's time is asked only after a "Yes" to the reminder.
+STEPS = (
+    "language",
+    "timezone",
+    "checkin_time",
+    "session_reminders",
+    "medication_reminders",
+    "medication_time",
+)
 # Short names for callback data (Telegram allows 64 bytes).
 _STEP_CODES = {
     "language": "lang",
@@ -63,9 +71,16 @@ _STEP_CODES = {
     "checkin_time": "time",
     "session_reminders": "sess",
     "medication_reminders": "meds",
+    "medication_time": "mtime",
 }
 _CODE_STEPS = {v: k for k, v in _STEP_CODES.items()}
-TYPED_STEPS = ("timezone", "checkin_time")
+TYPED_STEPS = ("timezone", "checkin_time", "medication_time")
+# Times offered for the daily medicine reminder, one tap each; any other can be typed.
+MEDICATION_TIME_CHOICES: tuple[time, ...] = (time(8), time(9), time(12), time(18), time(21))
+
+
+def _time_choices(step: str) -> tuple[time, ...]:
+    return MEDICATION_TIME_CHOICES if step == "medication_time" else CHECKIN_CHOICES
 
 
 def now_utc() -> datetime:
@@ -135,7 +150,11 @@ async def _register_clinician(
         at=now,
     )
     await chat.send_message(
-        render(pack.staff.clinician_registered, program=program.name, role=clinician.role.value)
+        render(
+            pack.staff.clinician_registered,
+            program=program.name,
+            role=pack.staff.roles[clinician.role.value],
+        )
     )
 
 
@@ -232,16 +251,31 @@ def _base_step(step: str | None) -> str | None:
 
 
 async def ask_step(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, client: Client, pack: LanguagePack
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    pack: LanguagePack,
+    *,
+    text: str | None = None,
 ) -> None:
-    """Send the question of the client's current step, with its buttons."""
-    svc = services(context)
+    """Send the question of the client's current step, with its buttons (`text` instead
+    of the question's own words: after a typed answer that was not understood)."""
     chat = update.effective_chat
     assert chat is not None
+    question = await _question(services(context), client, pack)
+    if question is not None:
+        own, rows = question
+        await chat.send_message(text or own, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def _question(
+    svc: Services, client: Client, pack: LanguagePack
+) -> tuple[str, list[list[InlineKeyboardButton]]] | None:
     step = _base_step(client.setup_step)
     code = _STEP_CODES.get(step or "")
     if step is None or code is None:
-        return
+        return None
+    other = [InlineKeyboardButton(pack.setup.other_button, callback_data=f"setup:{code}:other")]
     rows: list[list[InlineKeyboardButton]]
     if step == "language":
         rows = [
@@ -252,39 +286,36 @@ async def ask_step(
             ]
             for lang in svc.content.languages
         ]
-        text = pack.setup.ask_language
-    elif step == "timezone":
+        return pack.setup.ask_language, rows
+    if step == "timezone":
         zones = await _offered_zones(svc, client)
         rows = [
             [InlineKeyboardButton(zone_label(zone), callback_data=f"setup:{code}:{i}")]
             for i, zone in enumerate(zones)
         ]
-        rows.append(
-            [InlineKeyboardButton(pack.setup.other_button, callback_data=f"setup:{code}:other")]
-        )
-        text = pack.setup.ask_timezone
-    elif step == "checkin_time":
+        return pack.setup.ask_timezone, [*rows, other]
+    if step in ("checkin_time", "medication_time"):
         rows = [
             [InlineKeyboardButton(time_label(t, pack.code), callback_data=f"setup:{code}:{i}")]
-            for i, t in enumerate(CHECKIN_CHOICES)
-        ]
-        rows.append(
-            [InlineKeyboardButton(pack.setup.other_button, callback_data=f"setup:{code}:other")]
-        )
-        text = pack.setup.ask_checkin_time
-    else:
-        rows = [
-            [
-                InlineKeyboardButton(pack.setup.yes_button, callback_data=f"setup:{code}:y"),
-                InlineKeyboardButton(pack.setup.no_button, callback_data=f"setup:{code}:n"),
-            ]
+            for i, t in enumerate(_time_choices(step))
         ]
         text = (
-            pack.setup.ask_session_reminders
-            if step == "session_reminders"
-            else pack.setup.ask_medication_reminders
+            pack.setup.ask_checkin_time
+            if step == "checkin_time"
+            else pack.setup.ask_medication_time
         )
-    await chat.send_message(text, reply_markup=InlineKeyboardMarkup(rows))
+        return text, [*rows, other]
+    rows = [
+        [
+            InlineKeyboardButton(pack.setup.yes_button, callback_data=f"setup:{code}:y"),
+            InlineKeyboardButton(pack.setup.no_button, callback_data=f"setup:{code}:n"),
+        ]
+    ]
+    return (
+        pack.setup.ask_session_reminders
+        if step == "session_reminders"
+        else pack.setup.ask_medication_reminders
+    ), rows
 
 
 async def _offered_zones(svc: Services, client: Client) -> list[str]:
@@ -326,7 +357,7 @@ async def step_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             return
         pack = svc.content.language(client.language)
         editing = (client.setup_step or "").startswith("edit:")
-        client.setup_step = _next_step(client.setup_step)
+        client.setup_step = _next_step(client)
     await query.answer()
     await _close_question(query, chosen)
     await _after_step(update, context, client, pack, editing)
@@ -345,11 +376,12 @@ async def _apply_choice(svc: Services, client: Client, step: str, value: str) ->
             return None
         client.timezone = zones[int(value)]
         return zone_label(client.timezone)
-    if step == "checkin_time":
-        if not value.isdigit() or int(value) >= len(CHECKIN_CHOICES):
+    if step in ("checkin_time", "medication_time"):
+        choices = _time_choices(step)
+        if not value.isdigit() or int(value) >= len(choices):
             return None
-        chosen = CHECKIN_CHOICES[int(value)]
-        client.checkin_time = format_hhmm(chosen)
+        chosen = choices[int(value)]
+        _save_time(client, step, chosen)
         return time_label(chosen, client.language)
     if value not in ("y", "n"):
         return None
@@ -361,11 +393,26 @@ async def _apply_choice(svc: Services, client: Client, step: str, value: str) ->
     return pack.setup.yes_button if value == "y" else pack.setup.no_button
 
 
-def _next_step(current: str | None) -> str | None:
-    if current is None or current.startswith("edit:"):
+def _save_time(client: Client, step: str, at: time) -> None:
+    if step == "checkin_time":
+        client.checkin_time = format_hhmm(at)
+    else:
+        client.medication_times = [format_hhmm(at)]
+
+
+def _next_step(client: Client) -> str | None:
+    """The step after the client's current one: a "Yes" to the medicine reminder asks
+    its time next, in set-up and from /settings alike."""
+    current = client.setup_step
+    if current is None:
+        return None
+    if _base_step(current) == "medication_reminders" and client.medication_reminders:
+        return "edit:medication_time" if current.startswith("edit:") else "medication_time"
+    if current.startswith("edit:"):
         return None
     index = STEPS.index(current)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+    following = STEPS[index + 1] if index + 1 < len(STEPS) else None
+    return None if following == "medication_time" else following
 
 
 async def _after_step(
@@ -406,18 +453,19 @@ async def typed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         pack = svc.content.language(client.language)
         editing = (client.setup_step or "").startswith("edit:")
         if step == "timezone":
-            zone = resolve_timezone(message.text)
+            zone = resolve_place(message.text)
             if zone is None:
-                await chat.send_message(pack.setup.timezone_not_found)
+                # The list again, with the way back to typing: never a dead end.
+                await ask_step(update, context, client, pack, text=pack.setup.timezone_not_found)
                 raise ApplicationHandlerStop
             client.timezone = zone
         else:
             parsed = parse_time_of_day(message.text)
             if parsed is None:
-                await chat.send_message(pack.setup.time_not_understood)
+                await ask_step(update, context, client, pack, text=pack.setup.time_not_understood)
                 raise ApplicationHandlerStop
-            client.checkin_time = format_hhmm(parsed)
-        client.setup_step = _next_step(client.setup_step)
+            _save_time(client, step, parsed)
+        client.setup_step = _next_step(client)
     await _after_step(update, context, client, pack, editing)
     raise ApplicationHandlerStop
 

@@ -51,6 +51,10 @@ async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     assert chat is not None and message is not None
     if not who.is_client and not who.is_clinician:
         await chat.send_message(pack.ui.welcome, reply_markup=help_only_keyboard(pack))
+    elif who.is_clinician:
+        # The care team's own wording: they have commands, not a client's menu.
+        text = pack.staff.not_understood if message.text else pack.staff.unsupported_message
+        await chat.send_message(text, reply_markup=help_only_keyboard(pack))
     elif message.text:
         await chat.send_message(pack.ui.not_understood, reply_markup=_keyboard(who, pack))
     else:

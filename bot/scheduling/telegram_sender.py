@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -25,11 +24,9 @@ from bot.scheduling.rendering import Outgoing
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
-    # An int before python-telegram-bot 22.2, a timedelta after; reading it warns
-    # about the change unless PTB_TIMEDELTA is set, which is noise here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        value = exc.retry_after
+    # A timedelta with PTB_TIMEDELTA set (bot/__init__.py), python-telegram-bot 22's
+    # opt-in to its next major version; seconds only if a deployment turned it off.
+    value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

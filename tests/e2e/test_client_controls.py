@@ -60,6 +60,8 @@ async def test_settings_show_and_change_every_choice(
     await alex.send("/settings")
     await alex.press(pack.account.medicine_button)
     await alex.press("Yes")
+    (_, saved) = await alex.press("9:00 am")  # "Yes" asks the reminder's time
+    assert saved.text == pack.setup.saved
     (summary,) = await alex.send("/settings")
     assert "Los Angeles" in summary.text and "9:00 pm" in summary.text
     row = await client_row(bot.services, code)
@@ -68,6 +70,7 @@ async def test_settings_show_and_change_every_choice(
         "21:00",
         True,
     )
+    assert row.medication_times == ["09:00"]
     # A change from settings asks one question, then goes back to the menu.
     assert row.setup_step is None
 
