@@ -12,6 +12,11 @@ receiver writes the row itself before answering 200 (bot/webhook.py). The update
 processor's done hook marks the row done after the handlers ran. On start, rows not done
 are handled again.
 
+An update whose handling failed is never marked done: it is handled again after a pause
+that grows with each try. While the database cannot be reached it is retried until it
+can (a database outage loses nothing); an update that fails for any other reason (a
+bug) is tried a few times, then set aside as failed. The person is told once.
+
 A redelivered update (same update_id) finds its row and is dropped: handled once.
 """
 
@@ -26,9 +31,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    NoResultFound,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.models import InboundStatus, InboundUpdate
 from bot.scheduling.clock import Clock, SystemClock
@@ -44,6 +57,19 @@ _INBOX_KEY = "waypoint.inbox"
 ActivityHook = Callable[[AsyncConnection, int, datetime], Awaitable[object]]
 
 
+def database_unavailable(error: BaseException | None) -> bool:
+    """The database cannot be reached right now (refused, dropped, timed out), as against
+    a statement that is wrong in itself: the first heals by waiting, the second does not."""
+    if isinstance(error, (IntegrityError, DataError, ProgrammingError, NoResultFound)):
+        return False
+    return isinstance(error, (SQLAlchemyError, OSError, TimeoutError))
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before the next try of an update that failed `failures` times."""
+    return float(min(0.5 * 2 ** (failures - 1), 10.0))
+
+
 class Inbox:
     def __init__(
         self,
@@ -54,6 +80,7 @@ class Inbox:
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 3,
         retention: timedelta = timedelta(days=2),
+        retry_after: Callable[[int], float] = retry_delay,
     ) -> None:
         self.engine = engine
         self.worker_id = worker_id
@@ -63,6 +90,17 @@ class Inbox:
         # An update whose handling crashed its process this many times is set aside.
         self.max_attempts = max_attempts
         self.retention = retention
+        # Seconds to wait before handling a failed update again, by failures so far.
+        self.retry_after = retry_after
+        # update id -> how many times its handling failed (in this process).
+        self._failures: dict[int, int] = {}
+        # The error of the attempt that just failed, until its done hook runs.
+        self._failed_now: dict[int, BaseException | None] = {}
+        self._retries: set[asyncio.Task[None]] = set()
+        # Updates whose sender already got the crisis card while the database was down
+        # (bot/features/crisis_fallback.py): when handled again, not a second time.
+        self.crisis_cards: set[int] = set()
+        self._application: AnyApplication | None = None
         # The row is one INSERT: on PostgreSQL it runs in autocommit, one round trip
         # instead of three (BEGIN, INSERT, COMMIT) on the path every update waits on.
         # (SQLite's transaction costs no round trip; switching modes there would.)
@@ -99,7 +137,33 @@ class Inbox:
         self.activity_hooks: list[ActivityHook] = []
 
     def install(self, application: AnyApplication) -> None:
+        """Before the application's own error handler is added: this one runs first."""
         application.bot_data[_INBOX_KEY] = self
+        self._application = application
+        application.add_error_handler(self._handling_failed)
+
+    async def _handling_failed(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Error handler: note the failure (the done hook then retries instead of marking
+        the update done). The person is told once: a retry that fails again is quiet."""
+        if not isinstance(update, Update):
+            return
+        self._failed_now[update.update_id] = context.error
+        if database_unavailable(context.error) and update.update_id not in self.crisis_cards:
+            # The crisis card must not wait for the database (the alert has to).
+            from bot.features.crisis_fallback import card_while_database_down
+
+            try:
+                if await card_while_database_down(update, context):
+                    self.crisis_cards.add(update.update_id)
+            except TelegramError:
+                log.exception("could not send the crisis card of update %s", update.update_id)
+        if self._failures.get(update.update_id, 0) > 0:
+            log.warning(
+                "update %s failed again (%s); it will be retried",
+                update.update_id,
+                type(context.error).__name__,
+            )
+            raise ApplicationHandlerStop
 
     # --- writing -------------------------------------------------------------------
 
@@ -135,14 +199,18 @@ class Inbox:
     async def record_patiently(self, update: Update, as_sent: dict[str, Any] | None = None) -> bool:
         """`record`, retried while the database is unreachable. Polling waits here, so
         Telegram keeps the update until it is stored (the offset does not move)."""
-        delay = 0.5
+        failures = 0
         while True:
             try:
                 return await self.record(update, as_sent)
             except (SQLAlchemyError, OSError) as exc:
-                log.error("cannot store update %s yet (%s); retrying", update.update_id, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                failures += 1
+                log.error(
+                    "cannot store update %s yet (%s); retrying",
+                    update.update_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(self.retry_after(failures))
 
     async def load_newest(self) -> None:
         """Read the newest update id stored (at the start of polling, the only consumer)."""
@@ -165,37 +233,99 @@ class Inbox:
         """Done hook of the update processor: runs after the handlers, even on error.
 
         The update's words and chat id are erased: the row is kept only so that a
-        redelivery is recognised (nothing is kept about who wrote what, or when)."""
+        redelivery is recognised (nothing is kept about who wrote what, or when). An
+        update whose handling failed is not done: it is handled again later."""
         if not isinstance(update, Update):
             return
+        update_id = update.update_id
+        if update_id in self._failed_now:
+            error = self._failed_now.pop(update_id)
+            failures = self._failures.get(update_id, 0) + 1
+            self._failures[update_id] = failures
+            if database_unavailable(error) or failures < self.max_attempts:
+                task = asyncio.create_task(self._retry(update, failures))
+                self._retries.add(task)
+                task.add_done_callback(self._retries.discard)
+                return
+            log.error("update %s failed %d times: set aside", update_id, failures)
+            await self._finish(update, InboundStatus.failed)
+            return
+        await self._finish(update, InboundStatus.done)
+
+    async def _retry(self, update: Update, failures: int) -> None:
+        """Handle a failed update again after a pause (its row is written first)."""
+        storing = self._storing.pop(update.update_id, None)
+        if storing is not None:
+            await storing
+        await asyncio.sleep(self.retry_after(failures))
+        application = self._application
+        if application is None or not application.running:
+            # Stopping: the row is not done, so the next start handles it.
+            self._forget(update.update_id)
+            return
+        log.info("handling update %s again (failed %d time(s))", update.update_id, failures)
+        if update.update_id in self.crisis_cards:
+            from bot.features.crisis_fallback import without_second_card
+            from bot.services import services
+
+            without_second_card(update, services(application).content)
+        queue = application.update_queue
+        if isinstance(queue, InboxQueue):
+            await queue.put_recorded(update)
+        else:
+            await queue.put(update)
+
+    async def _finish(self, update: Update, status: InboundStatus) -> None:
         storing = self._storing.pop(update.update_id, None)
         if storing is not None:
             await storing  # the row must exist before it can be marked done
-        now = self.clock.now()
         chat_id = chat_key(update)
+        failures = 0
         try:
-            async with self.engine.begin() as connection:
-                received_at = (
-                    await connection.execute(
-                        sa.update(inbound)
-                        .where(inbound.c.update_id == update.update_id)
-                        .values(
-                            status=InboundStatus.done.value,
-                            handled_at=now,
-                            payload=None,
-                            chat_id=None,
-                        )
-                        .returning(inbound.c.received_at)
+            while True:
+                try:
+                    await self._write_finished(update.update_id, chat_id, status)
+                    return
+                except BaseException as exc:
+                    # Handled, but the database is gone for the moment: keep trying, so
+                    # that the update is not handled a second time by a sweep.
+                    if not database_unavailable(exc):
+                        raise
+                    log.error(
+                        "cannot mark update %s %s yet (%s); retrying",
+                        update.update_id,
+                        status.value,
+                        type(exc).__name__,
                     )
-                ).scalar_one_or_none()
-                if chat_id is not None and received_at is not None:
-                    for hook in self.activity_hooks:
-                        await hook(connection, chat_id, received_at)
+                    failures += 1
+                    await asyncio.sleep(self.retry_after(failures))
         finally:
-            self._in_flight.discard(update.update_id)
-            event = self._handled.pop(update.update_id, None)
-            if event is not None:
-                event.set()
+            self._forget(update.update_id)
+
+    async def _write_finished(
+        self, update_id: int, chat_id: int | None, status: InboundStatus
+    ) -> None:
+        now = self.clock.now()
+        async with self.engine.begin() as connection:
+            received_at = (
+                await connection.execute(
+                    sa.update(inbound)
+                    .where(inbound.c.update_id == update_id)
+                    .values(status=status.value, handled_at=now, payload=None, chat_id=None)
+                    .returning(inbound.c.received_at)
+                )
+            ).scalar_one_or_none()
+            if status is InboundStatus.done and chat_id is not None and received_at is not None:
+                for hook in self.activity_hooks:
+                    await hook(connection, chat_id, received_at)
+
+    def _forget(self, update_id: int) -> None:
+        self._in_flight.discard(update_id)
+        self._failures.pop(update_id, None)
+        self.crisis_cards.discard(update_id)
+        event = self._handled.pop(update_id, None)
+        if event is not None:
+            event.set()
 
     # --- waiting (webhook mode answers once the update is handled, or after a while) ---
 

@@ -1,0 +1,162 @@
+"""A database outage loses no message and delays no crisis card.
+
+While the database refuses connections, a client's crisis message gets the crisis card
+at once; once the database is back the update is handled again (not before: it is never
+marked done while its handling failed), the care team gets the alert once and the client
+does not get the card a second time. Ordinary messages sent meanwhile are answered after.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+
+from bot.content import Content
+from bot.inbox import inbox_of
+from bot.models import Alert, InboundStatus, InboundUpdate
+from tests.delivery.processes import wait_until
+from tests.e2e.conftest import CLIENT, CLINICIAN, GROUP, STRANGER
+from tests.e2e.conftest import team as team
+from tests.e2e.test_safety_net import _drained
+from tests.harness import BotHarness
+
+CRISIS = "I am going to kill myself tonight"
+
+
+class Outage:
+    """The database refusing every new connection, as a server that is down does; the
+    pooled ones are closed when it starts (a restart drops them)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.down = False
+        event.listen(engine.sync_engine, "do_connect", self._connect)
+
+    def _connect(self, *_args: Any) -> None:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused (the test's outage)")
+
+    async def start(self) -> None:
+        self.down = True
+        await self.engine.dispose()
+
+    def end(self) -> None:
+        self.down = False
+
+
+@pytest.fixture
+async def outage(team: tuple[BotHarness, str]) -> AsyncIterator[Outage]:
+    bot, _ = team
+    inbox = inbox_of(bot.application)
+    assert inbox is not None
+    # Retries come quickly here (production: 0.5 s, doubling up to 10 s).
+    inbox.retry_after = lambda _failures: 0.05
+    outage = Outage(bot.services.engine)
+    yield outage
+    outage.end()
+
+
+async def _texts(bot: BotHarness, chat_id: int, since: int = 0) -> list[str]:
+    return [m.text or "" for m in (await bot.sandbox.messages(chat_id))[since:]]
+
+
+async def _inbox_row(bot: BotHarness, update_id: int) -> InboundUpdate | None:
+    async with bot.services.sessions() as session:
+        return (
+            await session.exec(select(InboundUpdate).where(InboundUpdate.update_id == update_id))
+        ).first()
+
+
+async def test_a_crisis_during_an_outage_gets_the_card_at_once_and_the_alert_after(
+    team: tuple[BotHarness, str],
+    outage: Outage,
+    content: Content,
+) -> None:
+    bot, code = team
+    pack = content.language("en")
+    card = pack.crisis_card(bot.services.settings.default_region)
+    client_before = len(await bot.sandbox.messages(CLIENT))
+    clinician_before = len(await bot.sandbox.messages(CLINICIAN))
+    group_before = len(await bot.sandbox.messages(GROUP))
+
+    await outage.start()
+    alex = {"id": CLIENT, "first_name": "Alex", "language_code": "en"}
+    crisis = await bot.sandbox.inject({"user": alex, "text": CRISIS})
+    sam = {"id": STRANGER, "first_name": "Sam", "language_code": "en"}
+    hello = await bot.sandbox.inject({"user": sam, "text": "hello"})
+
+    async def card_sent() -> bool:
+        return card in await _texts(bot, CLIENT, client_before)
+
+    await wait_until(card_sent, "the crisis card while the database is down", limit=10)
+    # Nothing claims what is not true: no "nothing was lost", no "your team was told".
+    during = await _texts(bot, CLIENT, client_before)
+    assert during[0] == card
+    assert pack.alerts.reply.told_no_on_call.split("{")[0] not in "\n".join(during)
+    assert await _texts(bot, STRANGER) == []  # waits for the database, not lost
+
+    outage.end()
+
+    async def crisis_done() -> bool:
+        row = await _inbox_row(bot, crisis["update_id"])
+        return row is not None and row.status is InboundStatus.done
+
+    async def hello_done() -> bool:
+        row = await _inbox_row(bot, hello["update_id"])
+        return row is not None and row.status is InboundStatus.done
+
+    await wait_until(crisis_done, "the crisis update to be handled after the outage")
+    await wait_until(hello_done, "the ordinary message to be handled after the outage")
+    await _drained(bot)
+
+    # The client: the card once, then what is true now (the care team was told).
+    after = await _texts(bot, CLIENT, client_before)
+    assert after.count(card) == 1
+    assert pack.alerts.reply.urgent_opening in after
+    assert pack.alerts.reply.told_no_on_call.replace("{hours}", "Mon-Fri 9am-5pm") in after
+    # The care team: one alert, in the group (pseudonym) and with the clinician (detail).
+    async with bot.services.sessions() as session:
+        assert len((await session.exec(select(Alert))).all()) == 1
+    group = [m.text or "" for m in (await bot.sandbox.messages(GROUP))[group_before:]]
+    assert len([t for t in group if code in t and "URGENT" in t]) == 1
+    detail = [t for t in await _texts(bot, CLINICIAN, clinician_before) if "kill myself" in t]
+    assert len(detail) == 1 and code in detail[0]
+    # The ordinary message sent during the outage got its ordinary answer.
+    assert await _texts(bot, STRANGER) == [pack.ui.welcome]
+
+
+async def test_an_ordinary_message_during_an_outage_is_not_marked_done_unhandled(
+    team: tuple[BotHarness, str],
+    outage: Outage,
+    content: Content,
+) -> None:
+    """The client's own message, failing on the database, is answered once it is back."""
+    bot, _ = team
+    before = len(await bot.sandbox.messages(CLIENT))
+    await outage.start()
+    alex = {"id": CLIENT, "first_name": "Alex", "language_code": "en"}
+    sent = await bot.sandbox.inject({"user": alex, "text": "/help"})
+
+    async def told() -> bool:
+        return content.language("en").ui.error in await _texts(bot, CLIENT, before)
+
+    await wait_until(told, "the apology while the database is down", limit=10)
+    outage.end()
+
+    async def done() -> bool:
+        row = await _inbox_row(bot, sent["update_id"])
+        return row is not None and row.status is InboundStatus.done
+
+    await wait_until(done, "the message to be handled after the outage")
+    texts = await _texts(bot, CLIENT, before)
+    # Told once, then answered: the crisis card /help asks for.
+    assert texts.count(content.language("en").ui.error) == 1
+    assert re.sub(r"\s+", " ", texts[-1]) == re.sub(
+        r"\s+", " ", content.language("en").crisis_card("US")
+    )
