@@ -55,6 +55,11 @@ async def card_while_database_down(update: Update, context: ContextTypes.DEFAULT
     text = message.text or message.caption
     if not text:
         return False
+    svc = services(context)
+    if _asks_for_help(text, svc.content):
+        log.warning("database unavailable; update %s: crisis card sent", update.update_id)
+        await _send_card(update, context)
+        return True
     result = safety.screen(text, user.language_code or "en")
     if not needs_card(result):
         return False
@@ -66,14 +71,27 @@ async def card_while_database_down(update: Update, context: ContextTypes.DEFAULT
         result.category,
         result.rule,
     )
+    await _send_card(update, context)
+    return True
+
+
+def _asks_for_help(text: str, content: Content) -> bool:
+    """/help or the 🆘 Help now button: the card is the whole answer."""
+    command = text.split(maxsplit=1)[0].split("@")[0] if text.strip() else ""
+    labels = {content.language(code).ui.help_button for code in content.languages}
+    return command == "/help" or text in labels
+
+
+async def _send_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     from bot.features.crisis import _card_keyboard
 
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
     svc = services(context)
     pack = svc.content.language(user.language_code)
     await chat.send_message(
         pack.crisis_card(svc.settings.default_region), reply_markup=_card_keyboard(pack)
     )
-    return True
 
 
 class _ChatWithoutCard:
