@@ -46,7 +46,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.models import InboundStatus, InboundUpdate
 from bot.scheduling.clock import Clock, SystemClock
 from bot.services import AnyApplication
-from bot.updates import chat_key
+from bot.updates import chat_key, update_shape_error
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +214,14 @@ class Inbox:
 
     async def load_newest(self) -> None:
         """Read the newest update id stored (at the start of polling, the only consumer)."""
+        newest = sa.select(sa.func.max(inbound.c.update_id))
+        if self.engine.dialect.name == "sqlite":
+            # SQLite keeps whatever type it was given: a text id stored by an older
+            # version would sort above every number (and compare with none).
+            newest = newest.where(sa.func.typeof(inbound.c.update_id) == "integer")
         async with self.engine.connect() as connection:
-            newest = await connection.scalar(sa.select(sa.func.max(inbound.c.update_id)))
-        self._newest = newest or 0
+            found = await connection.scalar(newest)
+        self._newest = found if isinstance(found, int) else 0
 
     def surely_new(self, update_id: int) -> bool:
         return self._newest is not None and update_id > self._newest
@@ -371,26 +376,58 @@ class Inbox:
                         claimed_at=now,
                         attempts=inbound.c.attempts + 1,
                     )
-                    .returning(inbound.c.update_id, inbound.c.payload, inbound.c.attempts)
+                    .returning(
+                        inbound.c.id, inbound.c.update_id, inbound.c.payload, inbound.c.attempts
+                    )
                 )
             ).all()
-            poisoned = [r.update_id for r in rows if r.attempts > self.max_attempts]
-            if poisoned:
+            poisoned = {r.id for r in rows if r.attempts > self.max_attempts}
+            updates = {r.id: _stored_update(r.update_id, r.payload) for r in rows}
+            # Not an update (a row stored before updates were checked, or damaged): it
+            # could never be handled, and must not stop the others.
+            malformed = {row_id for row_id, data in updates.items() if data is None} - poisoned
+            if poisoned or malformed:
                 await connection.execute(
                     sa.update(inbound)
-                    .where(inbound.c.update_id.in_(poisoned))
-                    .values(status=InboundStatus.failed.value, handled_at=now, payload=None)
+                    .where(inbound.c.id.in_(poisoned | malformed))
+                    .values(
+                        status=InboundStatus.failed.value,
+                        handled_at=now,
+                        payload=None,
+                        chat_id=None,
+                    )
                 )
-        for update_id in poisoned:
-            log.error("update %s crashed its worker repeatedly: set aside", update_id)
-        recovered = [
-            json.loads(r.payload)
-            for r in sorted(rows, key=lambda r: r.update_id)
-            if r.update_id not in poisoned and r.payload
-        ]
-        for payload in recovered:
-            self._in_flight.add(int(payload["update_id"]))
+        for row in rows:
+            if row.id in poisoned:
+                log.error("update %s crashed its worker repeatedly: set aside", row.update_id)
+            elif row.id in malformed:
+                log.error("inbox row %s holds no valid update: set aside", row.id)
+        recovered = sorted(
+            (
+                data
+                for row_id, data in updates.items()
+                if data is not None and row_id not in poisoned
+            ),
+            key=lambda data: int(data["update_id"]),
+        )
+        for data in recovered:
+            self._in_flight.add(int(data["update_id"]))
         return recovered
+
+    async def set_aside(self, update_id: int) -> None:
+        """An update that cannot even be read back is failed, never retried."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                sa.update(inbound)
+                .where(inbound.c.update_id == update_id)
+                .values(
+                    status=InboundStatus.failed.value,
+                    handled_at=self.clock.now(),
+                    payload=None,
+                    chat_id=None,
+                )
+            )
+        self._forget(update_id)
 
     async def prune(self) -> int:
         """Forget handled rows after the retention (Telegram redelivers within a day)."""
@@ -403,6 +440,19 @@ class Inbox:
                 )
             )
         return result.rowcount
+
+
+def _stored_update(update_id: object, payload: str | None) -> dict[str, Any] | None:
+    """A stored row's update, or None when the row holds none (never raises)."""
+    if type(update_id) is not int or not payload:
+        return None
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    if update_shape_error(data) is not None or data["update_id"] != update_id:
+        return None
+    return data  # type: ignore[no-any-return]
 
 
 def inbox_of(application: AnyApplication) -> Inbox | None:
@@ -455,7 +505,17 @@ async def resume_unfinished(application: AnyApplication, *, everything: bool) ->
     while True:
         payloads = await inbox.claim_unfinished(everything=everything)
         for payload in payloads:
-            await queue.put_recorded(Update.de_json(payload, application.bot))
+            try:
+                update = Update.de_json(payload, application.bot)
+            except Exception as exc:
+                log.error(
+                    "update %s cannot be read back (%s): set aside",
+                    payload["update_id"],
+                    type(exc).__name__,
+                )
+                await inbox.set_aside(int(payload["update_id"]))
+                continue
+            await queue.put_recorded(update)
         count += len(payloads)
         if not payloads or not everything:
             break
