@@ -77,6 +77,15 @@ async def open_services(settings: Settings) -> Services:
     )
 
 
+async def _require_encryption(svc: Services) -> None:
+    """After the database checks (their sentence says more when both fail)."""
+    try:
+        svc.settings.require_encryption()
+    except BaseException:
+        await svc.engine.dispose()
+        raise
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -87,6 +96,7 @@ async def run_polling(settings: Settings) -> None:
     configure_logging(settings.log_level)
     token = settings.require_token()
     svc = await open_services(settings)
+    await _require_encryption(svc)
     application = build_application(svc, token)
     stop = _stop_on_signals()
     try:
@@ -131,6 +141,7 @@ async def run_webhook(settings: Settings) -> None:
     token = settings.require_token()
     url, secret = settings.require_webhook()
     svc = await open_services(settings)
+    await _require_encryption(svc)
     application = build_application(svc, token)
     delivery_engine(application).role = "webhook"
     stop = _stop_on_signals()
@@ -165,6 +176,7 @@ async def run_dispatch(settings: Settings) -> None:
     if settings.dispatch_interval <= 0:
         raise StartupError("DISPATCH_INTERVAL is 0, so a dispatch worker would never send.")
     svc = await open_services(settings)
+    await _require_encryption(svc)
     builder = (
         Application.builder()
         .token(token)
