@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +20,7 @@ from sqlmodel import select
 from bot.content import Content
 from bot.inbox import inbox_of
 from bot.models import Alert, InboundStatus, InboundUpdate
+from tests.databases import _asyncpg_dsn, postgres_url, use_postgres
 from tests.delivery.processes import wait_until
 from tests.e2e.conftest import CLIENT, CLINICIAN, GROUP, STRANGER
 from tests.e2e.conftest import team as team
@@ -45,19 +47,49 @@ class Outage:
         self.down = True
         await self.engine.dispose()
 
-    def end(self) -> None:
+    async def back(self) -> None:
         self.down = False
 
 
-@pytest.fixture
-async def outage(bot: BotHarness) -> AsyncIterator[Outage]:
+class PostgresDown(Outage):
+    """PostgreSQL itself refusing: the database stops taking connections and every
+    open one is killed (as in the outage the issue reports)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.name = str(engine.url.database)
+
+    async def _admin(self, sql: str) -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(postgres_url()))
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    async def start(self) -> None:
+        await self._admin(f"ALTER DATABASE {self.name} ALLOW_CONNECTIONS false")
+        await self._admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{self.name}' AND pid <> pg_backend_pid()"
+        )
+
+    async def back(self) -> None:
+        await self._admin(f"ALTER DATABASE {self.name} ALLOW_CONNECTIONS true")
+
+
+OUTAGES = ["refused", "postgres_down"] if use_postgres() else ["refused"]
+
+
+@pytest.fixture(params=OUTAGES)
+async def outage(bot: BotHarness, request: pytest.FixtureRequest) -> AsyncIterator[Outage]:
     inbox = inbox_of(bot.application)
     assert inbox is not None
     # Retries come quickly here (production: 0.5 s, doubling up to 10 s).
     inbox.retry_after = lambda _failures: 0.05
-    outage = Outage(bot.services.engine)
+    kind = PostgresDown if request.param == "postgres_down" else Outage
+    outage = kind(bot.services.engine)
     yield outage
-    outage.end()
+    await outage.back()
 
 
 async def _texts(bot: BotHarness, chat_id: int, since: int = 0) -> list[str]:
@@ -99,7 +131,7 @@ async def test_a_crisis_during_an_outage_gets_the_card_at_once_and_the_alert_aft
     assert pack.alerts.reply.told_no_on_call.split("{")[0] not in "\n".join(during)
     assert await _texts(bot, STRANGER) == []  # waits for the database, not lost
 
-    outage.end()
+    await outage.back()
 
     async def crisis_done() -> bool:
         row = await _inbox_row(bot, crisis["update_id"])
@@ -141,7 +173,7 @@ async def test_a_message_failing_during_an_outage_is_answered_after_it_not_marke
         return ui.error in await _texts(bot, STRANGER)
 
     await wait_until(told, "the apology while the database is down", limit=10)
-    outage.end()
+    await outage.back()
 
     async def done() -> bool:
         row = await _inbox_row(bot, sent["update_id"])
@@ -165,7 +197,7 @@ async def test_help_now_works_during_an_outage_and_is_not_repeated_after_it(
         return card in await _texts(bot, STRANGER)
 
     await wait_until(card_sent, "the crisis card while the database is down", limit=10)
-    outage.end()
+    await outage.back()
 
     async def done() -> bool:
         row = await _inbox_row(bot, sent["update_id"])
