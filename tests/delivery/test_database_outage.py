@@ -14,11 +14,14 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
+from telegram import Update
+from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.content import Content
-from bot.inbox import inbox_of
+from bot.inbox import database_unavailable, inbox_of, retry_delay
 from bot.models import Alert, InboundStatus, InboundUpdate
 from tests.databases import _asyncpg_dsn, postgres_url, use_postgres
 from tests.delivery.processes import wait_until
@@ -205,3 +208,44 @@ async def test_help_now_works_during_an_outage_and_is_not_repeated_after_it(
 
     await wait_until(done, "the help request to be handled after the outage")
     assert (await _texts(bot, STRANGER)).count(card) == 1
+
+
+async def test_an_update_failing_for_another_reason_is_tried_again_then_set_aside(
+    bot: BotHarness, content: Content
+) -> None:
+    """A bug is not healed by waiting: a few tries, then the update is failed, not done
+    (and the person is told once)."""
+    inbox = inbox_of(bot.application)
+    assert inbox is not None
+    inbox.retry_after = lambda _failures: 0.01
+    tries = 0
+
+    async def broken(_update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        nonlocal tries
+        tries += 1
+        raise RuntimeError("a bug")
+
+    bot.application.add_handler(MessageHandler(filters.Regex("^break$"), broken), group=-100)
+    sam = {"id": STRANGER, "first_name": "Sam", "language_code": "en"}
+    sent = await bot.sandbox.inject({"user": sam, "text": "break"})
+
+    async def set_aside() -> bool:
+        row = await _inbox_row(bot, sent["update_id"])
+        return row is not None and row.status is InboundStatus.failed
+
+    await wait_until(set_aside, "the update to be set aside")
+    assert tries == inbox.max_attempts == 3
+    assert await _texts(bot, STRANGER) == [content.language("en").ui.error]
+    row = await _inbox_row(bot, sent["update_id"])
+    assert row is not None and (row.payload, row.chat_id) == (None, None)
+
+
+def test_waiting_is_only_for_a_database_that_cannot_be_reached() -> None:
+    refused = OperationalError("SELECT 1", None, ConnectionRefusedError(111, "refused"))
+    assert database_unavailable(refused)
+    assert database_unavailable(ConnectionRefusedError(111, "refused"))
+    assert database_unavailable(TimeoutError())
+    assert not database_unavailable(IntegrityError("INSERT", None, Exception("unique")))
+    assert not database_unavailable(RuntimeError("a bug"))
+    assert not database_unavailable(None)
+    assert [retry_delay(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0]
