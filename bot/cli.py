@@ -100,10 +100,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("deliveries", help="scheduled messages: counts, oldest due, recent failures")
     health = sub.add_parser(
-        "health", help="exit 1 when no dispatcher has ticked recently (for process managers)"
+        "health",
+        help="exit 1 when the database cannot be read, an update waits unhandled or no "
+        "dispatcher has ticked recently (for process managers)",
     )
     health.add_argument(
         "--max-age", type=float, metavar="SECONDS", help="default: 5 ticks, at least 30 s"
+    )
+    health.add_argument(
+        "--max-update-age",
+        type=float,
+        metavar="SECONDS",
+        default=300.0,
+        help="an update not handled this long after it arrived means a stalled update loop "
+        "(default: 300)",
     )
     health.add_argument("--worker", metavar="WORKER_ID", help="check this worker only")
     sub.add_parser(
@@ -207,7 +217,16 @@ def _dispatch(command: str, args: argparse.Namespace, argv: list[str]) -> int:
         return 0
     if command == "health":
         try:
-            print(asyncio.run(runner.health(settings, max_age=args.max_age, worker=args.worker)))
+            print(
+                asyncio.run(
+                    runner.health(
+                        settings,
+                        max_age=args.max_age,
+                        worker=args.worker,
+                        max_update_age=args.max_update_age,
+                    )
+                )
+            )
         except runner.Unhealthy as exc:
             print(f"Waypoint is unhealthy: {exc}", file=sys.stderr)
             return 1

@@ -34,7 +34,11 @@ class SchemaError(Exception):
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, enforced foreign keys and statements run on the
-    event loop's thread unless they must wait for a lock (`bot.sqlite_one_hop`)."""
+    event loop's thread unless they must wait for a lock (`bot.sqlite_one_hop`).
+
+    `hide_parameters`: a failing statement's error (logged, shown in tracebacks) names
+    the statement but not its values, which hold clients' words and names."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if url.startswith("sqlite+aiosqlite"):
             kwargs.setdefault("module", one_hop_dbapi())

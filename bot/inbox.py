@@ -12,6 +12,11 @@ receiver writes the row itself before answering 200 (bot/webhook.py). The update
 processor's done hook marks the row done after the handlers ran. On start, rows not done
 are handled again.
 
+An update whose handling failed is never marked done: it is handled again after a pause
+that grows with each try. While the database cannot be reached it is retried until it
+can (a database outage loses nothing); an update that fails for any other reason (a
+bug) is tried a few times, then set aside as failed. The person is told once.
+
 A redelivered update (same update_id) finds its row and is dropped: handled once.
 """
 
@@ -26,14 +31,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    NoResultFound,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.models import InboundStatus, InboundUpdate
 from bot.scheduling.clock import Clock, SystemClock
 from bot.services import AnyApplication
-from bot.updates import chat_key
+from bot.updates import chat_key, update_shape_error
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +55,19 @@ inbound = InboundUpdate.__table__  # type: ignore[attr-defined]
 _INBOX_KEY = "waypoint.inbox"
 
 ActivityHook = Callable[[AsyncConnection, int, datetime], Awaitable[object]]
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """The database cannot be reached right now (refused, dropped, timed out), as against
+    a statement that is wrong in itself: the first heals by waiting, the second does not."""
+    if isinstance(error, (IntegrityError, DataError, ProgrammingError, NoResultFound)):
+        return False
+    return isinstance(error, (SQLAlchemyError, OSError, TimeoutError))
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before the next try of an update that failed `failures` times."""
+    return float(min(0.5 * 2 ** (failures - 1), 10.0))
 
 
 class Inbox:
@@ -54,6 +80,7 @@ class Inbox:
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 3,
         retention: timedelta = timedelta(days=2),
+        retry_after: Callable[[int], float] = retry_delay,
     ) -> None:
         self.engine = engine
         self.worker_id = worker_id
@@ -63,6 +90,17 @@ class Inbox:
         # An update whose handling crashed its process this many times is set aside.
         self.max_attempts = max_attempts
         self.retention = retention
+        # Seconds to wait before handling a failed update again, by failures so far.
+        self.retry_after = retry_after
+        # update id -> how many times its handling failed (in this process).
+        self._failures: dict[int, int] = {}
+        # The error of the attempt that just failed, until its done hook runs.
+        self._failed_now: dict[int, BaseException | None] = {}
+        self._retries: set[asyncio.Task[None]] = set()
+        # Updates whose sender already got the crisis card while the database was down
+        # (bot/features/crisis_fallback.py): when handled again, not a second time.
+        self.crisis_cards: set[int] = set()
+        self._application: AnyApplication | None = None
         # The row is one INSERT: on PostgreSQL it runs in autocommit, one round trip
         # instead of three (BEGIN, INSERT, COMMIT) on the path every update waits on.
         # (SQLite's transaction costs no round trip; switching modes there would.)
@@ -99,7 +137,33 @@ class Inbox:
         self.activity_hooks: list[ActivityHook] = []
 
     def install(self, application: AnyApplication) -> None:
+        """Before the application's own error handler is added: this one runs first."""
         application.bot_data[_INBOX_KEY] = self
+        self._application = application
+        application.add_error_handler(self._handling_failed)
+
+    async def _handling_failed(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Error handler: note the failure (the done hook then retries instead of marking
+        the update done). The person is told once: a retry that fails again is quiet."""
+        if not isinstance(update, Update):
+            return
+        self._failed_now[update.update_id] = context.error
+        if database_unavailable(context.error) and update.update_id not in self.crisis_cards:
+            # The crisis card must not wait for the database (the alert has to).
+            from bot.features.crisis_fallback import card_while_database_down
+
+            try:
+                if await card_while_database_down(update, context):
+                    self.crisis_cards.add(update.update_id)
+            except TelegramError:
+                log.exception("could not send the crisis card of update %s", update.update_id)
+        if self._failures.get(update.update_id, 0) > 0:
+            log.warning(
+                "update %s failed again (%s); it will be retried",
+                update.update_id,
+                type(context.error).__name__,
+            )
+            raise ApplicationHandlerStop
 
     # --- writing -------------------------------------------------------------------
 
@@ -135,20 +199,29 @@ class Inbox:
     async def record_patiently(self, update: Update, as_sent: dict[str, Any] | None = None) -> bool:
         """`record`, retried while the database is unreachable. Polling waits here, so
         Telegram keeps the update until it is stored (the offset does not move)."""
-        delay = 0.5
+        failures = 0
         while True:
             try:
                 return await self.record(update, as_sent)
             except (SQLAlchemyError, OSError) as exc:
-                log.error("cannot store update %s yet (%s); retrying", update.update_id, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                failures += 1
+                log.error(
+                    "cannot store update %s yet (%s); retrying",
+                    update.update_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(self.retry_after(failures))
 
     async def load_newest(self) -> None:
         """Read the newest update id stored (at the start of polling, the only consumer)."""
+        newest = sa.select(sa.func.max(inbound.c.update_id))
+        if self.engine.dialect.name == "sqlite":
+            # SQLite keeps whatever type it was given: a text id stored by an older
+            # version would sort above every number (and compare with none).
+            newest = newest.where(sa.func.typeof(inbound.c.update_id) == "integer")
         async with self.engine.connect() as connection:
-            newest = await connection.scalar(sa.select(sa.func.max(inbound.c.update_id)))
-        self._newest = newest or 0
+            found = await connection.scalar(newest)
+        self._newest = found if isinstance(found, int) else 0
 
     def surely_new(self, update_id: int) -> bool:
         return self._newest is not None and update_id > self._newest
@@ -165,37 +238,99 @@ class Inbox:
         """Done hook of the update processor: runs after the handlers, even on error.
 
         The update's words and chat id are erased: the row is kept only so that a
-        redelivery is recognised (nothing is kept about who wrote what, or when)."""
+        redelivery is recognised (nothing is kept about who wrote what, or when). An
+        update whose handling failed is not done: it is handled again later."""
         if not isinstance(update, Update):
             return
+        update_id = update.update_id
+        if update_id in self._failed_now:
+            error = self._failed_now.pop(update_id)
+            failures = self._failures.get(update_id, 0) + 1
+            self._failures[update_id] = failures
+            if database_unavailable(error) or failures < self.max_attempts:
+                task = asyncio.create_task(self._retry(update, failures))
+                self._retries.add(task)
+                task.add_done_callback(self._retries.discard)
+                return
+            log.error("update %s failed %d times: set aside", update_id, failures)
+            await self._finish(update, InboundStatus.failed)
+            return
+        await self._finish(update, InboundStatus.done)
+
+    async def _retry(self, update: Update, failures: int) -> None:
+        """Handle a failed update again after a pause (its row is written first)."""
+        storing = self._storing.pop(update.update_id, None)
+        if storing is not None:
+            await storing
+        await asyncio.sleep(self.retry_after(failures))
+        application = self._application
+        if application is None or not application.running:
+            # Stopping: the row is not done, so the next start handles it.
+            self._forget(update.update_id)
+            return
+        log.info("handling update %s again (failed %d time(s))", update.update_id, failures)
+        if update.update_id in self.crisis_cards:
+            from bot.features.crisis_fallback import without_second_card
+            from bot.services import services
+
+            without_second_card(update, services(application).content)
+        queue = application.update_queue
+        if isinstance(queue, InboxQueue):
+            await queue.put_recorded(update)
+        else:
+            await queue.put(update)
+
+    async def _finish(self, update: Update, status: InboundStatus) -> None:
         storing = self._storing.pop(update.update_id, None)
         if storing is not None:
             await storing  # the row must exist before it can be marked done
-        now = self.clock.now()
         chat_id = chat_key(update)
+        failures = 0
         try:
-            async with self.engine.begin() as connection:
-                received_at = (
-                    await connection.execute(
-                        sa.update(inbound)
-                        .where(inbound.c.update_id == update.update_id)
-                        .values(
-                            status=InboundStatus.done.value,
-                            handled_at=now,
-                            payload=None,
-                            chat_id=None,
-                        )
-                        .returning(inbound.c.received_at)
+            while True:
+                try:
+                    await self._write_finished(update.update_id, chat_id, status)
+                    return
+                except BaseException as exc:
+                    # Handled, but the database is gone for the moment: keep trying, so
+                    # that the update is not handled a second time by a sweep.
+                    if not database_unavailable(exc):
+                        raise
+                    log.error(
+                        "cannot mark update %s %s yet (%s); retrying",
+                        update.update_id,
+                        status.value,
+                        type(exc).__name__,
                     )
-                ).scalar_one_or_none()
-                if chat_id is not None and received_at is not None:
-                    for hook in self.activity_hooks:
-                        await hook(connection, chat_id, received_at)
+                    failures += 1
+                    await asyncio.sleep(self.retry_after(failures))
         finally:
-            self._in_flight.discard(update.update_id)
-            event = self._handled.pop(update.update_id, None)
-            if event is not None:
-                event.set()
+            self._forget(update.update_id)
+
+    async def _write_finished(
+        self, update_id: int, chat_id: int | None, status: InboundStatus
+    ) -> None:
+        now = self.clock.now()
+        async with self.engine.begin() as connection:
+            received_at = (
+                await connection.execute(
+                    sa.update(inbound)
+                    .where(inbound.c.update_id == update_id)
+                    .values(status=status.value, handled_at=now, payload=None, chat_id=None)
+                    .returning(inbound.c.received_at)
+                )
+            ).scalar_one_or_none()
+            if status is InboundStatus.done and chat_id is not None and received_at is not None:
+                for hook in self.activity_hooks:
+                    await hook(connection, chat_id, received_at)
+
+    def _forget(self, update_id: int) -> None:
+        self._in_flight.discard(update_id)
+        self._failures.pop(update_id, None)
+        self.crisis_cards.discard(update_id)
+        event = self._handled.pop(update_id, None)
+        if event is not None:
+            event.set()
 
     # --- waiting (webhook mode answers once the update is handled, or after a while) ---
 
@@ -241,26 +376,58 @@ class Inbox:
                         claimed_at=now,
                         attempts=inbound.c.attempts + 1,
                     )
-                    .returning(inbound.c.update_id, inbound.c.payload, inbound.c.attempts)
+                    .returning(
+                        inbound.c.id, inbound.c.update_id, inbound.c.payload, inbound.c.attempts
+                    )
                 )
             ).all()
-            poisoned = [r.update_id for r in rows if r.attempts > self.max_attempts]
-            if poisoned:
+            poisoned = {r.id for r in rows if r.attempts > self.max_attempts}
+            updates = {r.id: _stored_update(r.update_id, r.payload) for r in rows}
+            # Not an update (a row stored before updates were checked, or damaged): it
+            # could never be handled, and must not stop the others.
+            malformed = {row_id for row_id, data in updates.items() if data is None} - poisoned
+            if poisoned or malformed:
                 await connection.execute(
                     sa.update(inbound)
-                    .where(inbound.c.update_id.in_(poisoned))
-                    .values(status=InboundStatus.failed.value, handled_at=now, payload=None)
+                    .where(inbound.c.id.in_(poisoned | malformed))
+                    .values(
+                        status=InboundStatus.failed.value,
+                        handled_at=now,
+                        payload=None,
+                        chat_id=None,
+                    )
                 )
-        for update_id in poisoned:
-            log.error("update %s crashed its worker repeatedly: set aside", update_id)
-        recovered = [
-            json.loads(r.payload)
-            for r in sorted(rows, key=lambda r: r.update_id)
-            if r.update_id not in poisoned and r.payload
-        ]
-        for payload in recovered:
-            self._in_flight.add(int(payload["update_id"]))
+        for row in rows:
+            if row.id in poisoned:
+                log.error("update %s crashed its worker repeatedly: set aside", row.update_id)
+            elif row.id in malformed:
+                log.error("inbox row %s holds no valid update: set aside", row.id)
+        recovered = sorted(
+            (
+                data
+                for row_id, data in updates.items()
+                if data is not None and row_id not in poisoned
+            ),
+            key=lambda data: int(data["update_id"]),
+        )
+        for data in recovered:
+            self._in_flight.add(int(data["update_id"]))
         return recovered
+
+    async def set_aside(self, update_id: int) -> None:
+        """An update that cannot even be read back is failed, never retried."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                sa.update(inbound)
+                .where(inbound.c.update_id == update_id)
+                .values(
+                    status=InboundStatus.failed.value,
+                    handled_at=self.clock.now(),
+                    payload=None,
+                    chat_id=None,
+                )
+            )
+        self._forget(update_id)
 
     async def prune(self) -> int:
         """Forget handled rows after the retention (Telegram redelivers within a day)."""
@@ -273,6 +440,19 @@ class Inbox:
                 )
             )
         return result.rowcount
+
+
+def _stored_update(update_id: object, payload: str | None) -> dict[str, Any] | None:
+    """A stored row's update, or None when the row holds none (never raises)."""
+    if type(update_id) is not int or not payload:
+        return None
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    if update_shape_error(data) is not None or data["update_id"] != update_id:
+        return None
+    return data  # type: ignore[no-any-return]
 
 
 def inbox_of(application: AnyApplication) -> Inbox | None:
@@ -325,7 +505,17 @@ async def resume_unfinished(application: AnyApplication, *, everything: bool) ->
     while True:
         payloads = await inbox.claim_unfinished(everything=everything)
         for payload in payloads:
-            await queue.put_recorded(Update.de_json(payload, application.bot))
+            try:
+                update = Update.de_json(payload, application.bot)
+            except Exception as exc:
+                log.error(
+                    "update %s cannot be read back (%s): set aside",
+                    payload["update_id"],
+                    type(exc).__name__,
+                )
+                await inbox.set_aside(int(payload["update_id"]))
+                continue
+            await queue.put_recorded(update)
         count += len(payloads)
         if not payloads or not everything:
             break

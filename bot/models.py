@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
-from bot.sealed import SealedText
+from bot.sealed import SealedJSON, SealedText
 
 # Set before the first migration: constraint names must be stable across SQLite and
 # PostgreSQL or later ALTERs cannot find them.
@@ -202,7 +202,7 @@ class Delivery(SQLModel, table=True):
     recipient_chat_id: int = Field(sa_type=sa.BigInteger)
     client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     due_at: datetime
-    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON)
     status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=_enum(DeliveryStatus))
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = None

@@ -7,15 +7,17 @@ import contextlib
 import logging
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application, polling
 from bot.content import DEFAULT_CONTENT_DIR, load_content
-from bot.db import ensure_schema_current, make_engine, make_sessionmaker, upgrade
+from bot.db import SchemaError, ensure_schema_current, make_engine, make_sessionmaker, upgrade
 from bot.safety import load_screener
 from bot.services import Services
 from bot.settings import Settings
@@ -97,6 +99,15 @@ async def open_services(settings: Settings) -> Services:
     )
 
 
+async def _require_encryption(svc: Services) -> None:
+    """After the database checks (their sentence says more when both fail)."""
+    try:
+        svc.settings.require_encryption()
+    except BaseException:
+        await svc.engine.dispose()
+        raise
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -107,6 +118,7 @@ async def run_polling(settings: Settings) -> None:
     configure_logging(settings.log_level)
     token = settings.require_token()
     svc = await open_services(settings)
+    await _require_encryption(svc)
     application = build_application(svc, token)
     stop = _stop_on_signals()
     try:
@@ -151,6 +163,7 @@ async def run_webhook(settings: Settings) -> None:
     token = settings.require_token()
     url, secret = settings.require_webhook()
     svc = await open_services(settings)
+    await _require_encryption(svc)
     application = build_application(svc, token)
     delivery_engine(application).role = "webhook"
     stop = _stop_on_signals()
@@ -185,6 +198,7 @@ async def run_dispatch(settings: Settings) -> None:
     if settings.dispatch_interval <= 0:
         raise StartupError("DISPATCH_INTERVAL is 0, so a dispatch worker would never send.")
     svc = await open_services(settings)
+    await _require_encryption(svc)
     builder = (
         Application.builder()
         .token(token)
@@ -228,27 +242,72 @@ async def deliveries_report(settings: Settings) -> str:
 
 
 class Unhealthy(Exception):
-    """The dispatcher has not ticked recently; the message is one sentence."""
+    """The database, the dispatcher or the update loop is not working; one sentence."""
 
 
-async def health(settings: Settings, *, max_age: float | None, worker: str | None) -> str:
-    """`python -m bot health`: one sentence; raises Unhealthy when it is not."""
+# An update not handled this long after it arrived means the update loop is stuck (a
+# handled one takes well under a second; a database outage is retried within seconds).
+STALLED_UPDATE_SECONDS = 300.0
+
+
+async def _oldest_unfinished_update(engine: AsyncEngine) -> datetime | None:
+    import sqlalchemy as sa
+
+    from bot.models import InboundStatus, InboundUpdate
+
+    inbound = InboundUpdate.__table__  # type: ignore[attr-defined]
+    async with engine.connect() as connection:
+        oldest = await connection.scalar(
+            sa.select(sa.func.min(inbound.c.received_at)).where(
+                inbound.c.status == InboundStatus.received.value
+            )
+        )
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return oldest  # type: ignore[no-any-return]
+
+
+async def health(
+    settings: Settings,
+    *,
+    max_age: float | None,
+    worker: str | None,
+    max_update_age: float = STALLED_UPDATE_SECONDS,
+) -> str:
+    """`python -m bot health`: one sentence; raises Unhealthy when it is not (the
+    database unreachable, an update waiting too long, or no recent dispatcher tick)."""
     from bot.scheduling.clock import SystemClock
     from bot.scheduling.heartbeat import beats
 
     limit = max_age if max_age is not None else max(30.0, 5 * settings.dispatch_interval)
-    svc = await open_services(settings)
+    try:
+        svc = await open_services(settings)
+    except (StartupError, SchemaError) as exc:
+        raise Unhealthy(str(exc)) from None
     try:
         workers = await beats(svc.engine)
+        oldest_update = await _oldest_unfinished_update(svc.engine)
+    except (OSError, SQLAlchemyError) as exc:
+        raise Unhealthy(
+            f"could not read {_describe_database(settings.database_url)}: {_first_line(exc)}."
+        ) from None
     finally:
         await svc.engine.dispose()
+    now = SystemClock().now()
+    if oldest_update is not None:
+        waiting = (now - oldest_update).total_seconds()
+        if waiting > max_update_age:
+            raise Unhealthy(
+                f"an update received {waiting:.0f}s ago is not handled yet "
+                f"(more than {max_update_age:.0f}s): the update loop is stalled."
+            )
     if worker is not None:
         workers = [w for w in workers if w.worker_id == worker]
     if not workers:
         who = f"worker {worker} never" if worker else "no dispatcher"
         raise Unhealthy(f"{who} has ever ticked.")
     newest = max(workers, key=lambda w: w.beat_at)
-    age = (SystemClock().now() - newest.beat_at).total_seconds()
+    age = (now - newest.beat_at).total_seconds()
     if age > limit:
         raise Unhealthy(
             f"the dispatcher ({newest.worker_id}) last ticked {age:.0f}s ago "

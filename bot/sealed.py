@@ -7,10 +7,11 @@ sealed with a key cannot be read without it (start-up would then fail loudly on 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Text
+from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -54,3 +55,26 @@ class SealedText(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else unseal(value)
+
+
+# A sealed JSON value is stored as {_SEALED: "fernet:…"}: still valid JSON, so the column
+# keeps its type and rows written before a key was set (plain JSON) stay readable.
+_SEALED = "_sealed"
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON column sealed whole when a key is set (a delivery's payload may hold what
+    the message says: an alert's detail quotes the client)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or _fernet is None:
+            return value
+        return {_SEALED: seal(json.dumps(value, separators=(",", ":")))}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, dict) and len(value) == 1 and isinstance(value.get(_SEALED), str):
+            return json.loads(unseal(value[_SEALED]))
+        return value

@@ -13,6 +13,7 @@ import os
 import re
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -47,6 +48,8 @@ _ENV_NAMES = {
     "dispatch_interval": "DISPATCH_INTERVAL",
     "delivery_lease": "DELIVERY_LEASE",
     "delivery_in_flight": "DELIVERY_IN_FLIGHT",
+    "delivery_retention_days": "DELIVERY_RETENTION_DAYS",
+    "waypoint_allow_unencrypted": "WAYPOINT_ALLOW_UNENCRYPTED",
 }
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -134,6 +137,12 @@ class Settings(BaseSettings):
     # At-most-once messages (prompts, reminders) this process has on the way at once;
     # also how many may be in doubt (neither surely sent nor resent) if it is killed.
     delivery_in_flight: int = 1
+    # Days a finished delivery (sent, failed, skipped) is kept before it is erased: its
+    # payload may hold what the message said.
+    delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    # With a real bot token, start-up is refused without ENCRYPTION_KEY unless this is
+    # set: clients' words would then sit in plain text in the database.
+    waypoint_allow_unencrypted: bool = False
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -275,6 +284,28 @@ class Settings(BaseSettings):
             )
         return self.telegram_bot_token.get_secret_value()
 
+    @property
+    def talks_to_telegram(self) -> bool:
+        """A token for the real Telegram (not the sandbox of the demo and the tests)."""
+        host = make_url_host(self.telegram_api_base_url)
+        return self.telegram_bot_token is not None and host == "api.telegram.org"
+
+    def require_encryption(self) -> None:
+        """Real clients' words are not stored in plain text unless the admin says so."""
+        if self.encryption_key is None and self.talks_to_telegram:
+            if self.waypoint_allow_unencrypted:
+                logging.getLogger(__name__).warning(
+                    "ENCRYPTION_KEY is not set: clients' words are stored in plain text "
+                    "(WAYPOINT_ALLOW_UNENCRYPTED is set)."
+                )
+                return
+            raise SettingsError(
+                "ENCRYPTION_KEY is not set: with a real bot token, clients' words must be "
+                "encrypted at rest. Create a key with `python -m bot keygen` and set "
+                "ENCRYPTION_KEY (keep it safe: without it the data cannot be read), or set "
+                "WAYPOINT_ALLOW_UNENCRYPTED=1 to run without encryption on purpose."
+            )
+
     def require_webhook(self) -> tuple[str, str]:
         """The webhook URL and secret, or one sentence saying which is missing."""
         if self.webhook_url is None:
@@ -288,6 +319,10 @@ class Settings(BaseSettings):
                 "and -; Telegram sends it with every update so strangers cannot post to you."
             )
         return self.webhook_url, self.webhook_secret.get_secret_value()
+
+
+def make_url_host(url: str) -> str | None:
+    return urlsplit(url).hostname
 
 
 def load_settings(*, read_env_file: bool = True, **overrides: object) -> Settings:

@@ -21,6 +21,29 @@ log = logging.getLogger(__name__)
 DoneHook = Callable[[object], Awaitable[None] | None]
 
 
+# The inbox stores update ids in a BIGINT column.
+_LARGEST_UPDATE_ID = 2**63 - 1
+
+
+def update_shape_error(data: object) -> str | None:
+    """Why `data` (decoded JSON) is not an update Telegram could send; None if it could be.
+
+    Checked before an update is stored: a row that is not an update must never reach
+    the inbox, where it would be handled again on every start."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    update_id = data.get("update_id")
+    # bool is an int in Python, not in JSON.
+    if type(update_id) is not int or not 0 <= update_id <= _LARGEST_UPDATE_ID:
+        return "update_id is not a non-negative integer"
+    kinds = [key for key in data if key != "update_id"]
+    if not kinds:
+        return "no content besides update_id"
+    if not all(isinstance(data[key], dict) for key in kinds):
+        return "content is not a JSON object"
+    return None
+
+
 def chat_key(update: object) -> int | None:
     """The chat an update belongs to, or None for updates without one."""
     if isinstance(update, Update):

@@ -26,6 +26,7 @@ from telegram import Update
 
 from bot.inbox import InboxQueue, inbox_of, resume_unfinished
 from bot.services import AnyApplication
+from bot.updates import update_shape_error
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,17 @@ class WebhookReceiver:
             return web.Response(status=401, text="unauthorized")
         try:
             data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        # Anything Telegram would never send is refused before it is stored.
+        problem = update_shape_error(data)
+        if problem is not None:
+            log.warning("webhook request refused: %s", problem)
+            return web.Response(status=400, text=f"not an update: {problem}")
+        try:
             update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except Exception as exc:
+            log.warning("webhook request refused: not an update (%s)", type(exc).__name__)
             return web.Response(status=400, text="not an update")
         if update is None:
             return web.Response(status=400, text="not an update")

@@ -65,6 +65,7 @@ def build_engine(
             batch_size=batch,
             lease=timedelta(seconds=settings.delivery_lease),
             in_flight=settings.delivery_in_flight,
+            retention=timedelta(days=settings.delivery_retention_days),
         ),
         # Only on the real clock: a timer in real seconds means nothing on a test's clock.
         wake_within=settings.dispatch_interval if clock is None else 0.0,

@@ -62,6 +62,11 @@ class DispatchConfig:
     # Telegram: about one message a second per chat.
     per_chat_interval: float = 1.0
     backoff: Backoff = field(default_factory=Backoff)
+    # Finished rows (sent, failed, skipped) older than this are erased: a payload may
+    # hold what the message said (DELIVERY_RETENTION_DAYS).
+    retention: timedelta = timedelta(days=30)
+    # How often this worker looks for such rows.
+    prune_every: timedelta = timedelta(hours=1)
 
 
 @dataclass
@@ -150,6 +155,7 @@ class Dispatcher:
         self.halted: str | None = None
         self._release_delay = 0.0
         self._started = False
+        self._pruned_at: datetime | None = None
 
     def halt(self, reason: str, *, release_delay: float = 0.0) -> None:
         if self.halted is None:
@@ -184,6 +190,8 @@ class Dispatcher:
                 own_worker=None if self._started else self.worker_id,
             )
         self._started = True
+        if self._pruned_at is None or now - self._pruned_at >= self.config.prune_every:
+            await self.prune(now)
         if recovered.released or recovered.resent or recovered.uncertain:
             log_event(
                 logging.WARNING,
@@ -194,6 +202,15 @@ class Dispatcher:
                 uncertain=recovered.uncertain,
             )
         return recovered
+
+    async def prune(self, now: datetime) -> int:
+        """Erase finished rows older than the retention; returns how many."""
+        self._pruned_at = now
+        async with self.engine.begin() as connection:
+            pruned = await outbox.prune_finished(connection, before=now - self.config.retention)
+        if pruned:
+            log_event(logging.INFO, "delivery.pruned", worker=self.worker_id, rows=pruned)
+        return pruned
 
     async def dispatch_batch(self) -> Tally:
         kinds = [k for k in renderable_kinds() if get_kind(k) is not None]

@@ -314,3 +314,16 @@ async def next_available(connection: AsyncConnection, kinds: Sequence[str]) -> d
             )
         )
     ).scalar()
+
+
+FINISHED = (DeliveryStatus.sent.value, DeliveryStatus.failed.value, DeliveryStatus.skipped.value)
+
+
+async def prune_finished(connection: AsyncConnection, *, before: datetime) -> int:
+    """Delete rows finished before `before` (by when they were sent, else last claimed,
+    else due). Only finished rows: a pending one is still to be sent, whatever its age."""
+    finished_at = sa.func.coalesce(delivery.c.sent_at, delivery.c.claimed_at, delivery.c.due_at)
+    result = await connection.execute(
+        sa.delete(delivery).where(delivery.c.status.in_(FINISHED), finished_at < before)
+    )
+    return int(result.rowcount or 0)

@@ -13,6 +13,11 @@ from bot.scheduling.heartbeat import Beat, beats
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
 
+# How the dispatcher's `reason` starts on a row recorded as sent though it may not have
+# arrived (bot/scheduling/dispatcher.py, outbox.py); the column shown for them.
+UNCERTAIN_PREFIX = "uncertain:"
+UNCERTAIN = "uncertain"
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -43,6 +48,19 @@ async def overview(engine: AsyncEngine, now: datetime, failures: int = 10) -> Ov
             .order_by(delivery.c.kind, delivery.c.status)
         )
         result.counts = {(r[0], str(r[1])): r[2] for r in rows}
+        # "Sent" that may not have arrived (a timeout, a worker stopped while sending) is
+        # its own column: shown as plain "sent" it would hide a message nobody confirmed.
+        uncertain = await connection.execute(
+            sa.select(delivery.c.kind, sa.func.count())
+            .where(
+                delivery.c.status == DeliveryStatus.sent.value,
+                delivery.c.reason.like(f"{UNCERTAIN_PREFIX}%"),
+            )
+            .group_by(delivery.c.kind)
+        )
+        for kind, count in uncertain:
+            result.counts[(kind, DeliveryStatus.sent.value)] -= count
+            result.counts[(kind, UNCERTAIN)] = count
         result.oldest_due = (
             await connection.execute(
                 sa.select(sa.func.min(delivery.c.due_at)).where(
@@ -95,7 +113,7 @@ def _ago(now: datetime, then: datetime | None) -> str:
 def format_overview(view: Overview) -> str:
     lines: list[str] = []
     statuses = [s.value for s in DeliveryStatus]
-    kinds = sorted({kind for kind, _ in view.counts})
+    kinds = sorted({kind for kind, status in view.counts if status != UNCERTAIN})
     width = max([len("kind"), *map(len, kinds)])
     lines.append("kind".ljust(width) + "".join(s.rjust(10) for s in statuses))
     for kind in kinds:
@@ -105,6 +123,15 @@ def format_overview(view: Overview) -> str:
         )
     if not kinds:
         lines.append("(no deliveries yet)")
+    uncertain = [
+        f"{kind} {view.counts[(kind, UNCERTAIN)]}"
+        for kind in kinds
+        if (kind, UNCERTAIN) in view.counts
+    ]
+    lines.append(
+        "sent, uncertain (may not have arrived; never sent again, not counted as sent): "
+        + (", ".join(uncertain) if uncertain else "none")
+    )
     lines.append("")
     lines.append(
         f"oldest due and unsent: {view.oldest_due:%Y-%m-%d %H:%M:%S} UTC "
