@@ -30,7 +30,8 @@ settings (environment variables, or a .env file in the current folder):
   DEFAULT_TIMEZONE       IANA zone for programs and clients without one (America/New_York)
   DEFAULT_REGION         crisis lines for people whose program is not known (US)
   LOG_LEVEL              DEBUG, INFO (default), WARNING or ERROR
-  ENCRYPTION_KEY         Fernet key for free text at rest (python -m bot keygen)
+  ENCRYPTION_KEY         Fernet key for free text at rest (python -m bot keygen); needed
+                         with a real token
   INVITE_TTL_DAYS        how long an invite link works (7)
   BOT_USERNAME           the bot's @username for links the admin commands print
   WEBHOOK_URL            webhook mode: the public https URL Telegram posts updates to
@@ -41,6 +42,8 @@ settings (environment variables, or a .env file in the current folder):
   DISPATCH_INTERVAL      seconds between delivery ticks (2)
   DELIVERY_LEASE         seconds before another worker takes over a claim (60)
   DELIVERY_IN_FLIGHT     prompts and reminders on the way at once per process (1)
+  DELIVERY_RETENTION_DAYS  days a finished scheduled message is kept (30)
+  WAYPOINT_ALLOW_UNENCRYPTED  1: run a real bot without ENCRYPTION_KEY, on purpose
 
 first run: python -m bot migrate, then python -m bot admin --help to set up a program.
 """
