@@ -228,7 +228,7 @@ class Dispatcher:
         if not items:
             return tally
         clients = await self._load_clients(items)
-        clients_alerts = await self._load_alerts(items, clients)
+        clients_alerts = await self._load_alerts(items)
         at_most_once = [i for i in items if self._kind(i).rule is Rule.at_most_once]
         at_least_once = [i for i in items if self._kind(i).rule is Rule.at_least_once]
         lanes = max(1, self.config.in_flight)
@@ -334,9 +334,7 @@ class Dispatcher:
             rows = (await session.exec(select(Client).where(col(Client.id).in_(ids)))).all()
         return {c.id: c for c in rows if c.id is not None}
 
-    async def _load_alerts(
-        self, items: Sequence[DueDelivery], clients: dict[int, Client]
-    ) -> dict[int, _LastAlert]:
+    async def _load_alerts(self, items: Sequence[DueDelivery]) -> dict[int, _LastAlert]:
         """For the clients of messages an alert can hold: when their latest alert was
         raised and their program's quiet period. One query, and none when no such kind
         is in the batch (alerts, digests)."""
