@@ -118,6 +118,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     s_att.add_argument("--program", help="the program's name or id")
 
 
+QUIET_MAX_HOURS = 72  # three days: longer, and a client in a hard week loses the lessons
+
+
 def _program_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--care-team-chat", help="the care team's Telegram group chat id")
     parser.add_argument("--digest-times", help="comma-separated local times, e.g. 08:00,16:00")
@@ -134,6 +137,13 @@ def _program_options(parser: argparse.ArgumentParser) -> None:
         metavar="MINUTES",
         help="an unacknowledged urgent alert goes to every clinician after "
         "this, to the admins after twice this (default 15)",
+    )
+    parser.add_argument(
+        "--quiet-after-alert",
+        type=int,
+        metavar="HOURS",
+        help="after an urgent or same-day alert about a client, hold their lesson "
+        "reminders and other bulk messages this long (default 12)",
     )
     parser.add_argument(
         "--checkin-flags",
@@ -213,6 +223,10 @@ def _apply_options(program: Program, args: argparse.Namespace) -> None:
         if not 1 <= args.escalate_after <= 240:
             raise AdminError("--escalate-after must be between 1 and 240 minutes.")
         program.escalate_after_minutes = args.escalate_after
+    if args.quiet_after_alert is not None:
+        if not 1 <= args.quiet_after_alert <= QUIET_MAX_HOURS:
+            raise AdminError(f"--quiet-after-alert must be between 1 and {QUIET_MAX_HOURS} hours.")
+        program.quiet_after_alert_hours = args.quiet_after_alert
     if args.checkin_flags is not None:
         if args.checkin_flags.strip() == "default":
             program.checkin_thresholds = None
@@ -246,6 +260,7 @@ def _describe(program: Program) -> str:
         f"care-team chat {program.care_team_chat_id or '-'}  digests {digests}"
         f"  {on_call}  hours: {program.care_team_hours or '-'}"
         f"  escalate after {program.escalate_after_minutes} min"
+        f"  quiet after an alert {program.quiet_after_alert_hours} h"
         f"  check-in flags: {_flags(program)}"
     )
 

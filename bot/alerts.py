@@ -9,8 +9,9 @@ only to clinicians' private chats.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -75,7 +76,9 @@ class Finding:
 
 
 def _local(program: Program, at: datetime) -> str:
-    return at.astimezone(ZoneInfo(program.timezone)).strftime("%a %H:%M")
+    """A time as a clinician reads it: the program's zone, named ("Fri 9:14 pm CST"), so
+    a colleague in another zone, or reading it later, is never an hour out."""
+    return clock_time(at.astimezone(ZoneInfo(program.timezone)), day=True)
 
 
 def alert_buttons(content: Content, alert_id: int) -> list[list[dict[str, str]]]:
@@ -402,21 +405,28 @@ def age(now: datetime, then: datetime) -> str:
     return f"{minutes // (24 * 60)} days ago"
 
 
-async def open_alerts(session: AsyncSession, *, clinician: Clinician) -> list[tuple[Alert, str]]:
-    """Open alerts of a clinician's caseload (an admin's: the program), most urgent first:
-    "I'm not safe" first, then urgent before same-day, then the oldest."""
+async def open_alerts(
+    session: AsyncSession, *, clinician: Clinician, now: datetime | None = None
+) -> list[tuple[Alert, str]]:
+    """Open alerts a clinician holds, most urgent first ("I'm not safe" first, then urgent
+    before same-day, then the oldest): their caseload's (an admin's: the program's) and
+    every other alert they were sent or escalated to. A colleague paged during an
+    escalation must never read "no open alerts" while that alert is open."""
+    now = now or datetime.now(UTC)
     query = (
-        select(Alert, Client.code)
+        select(Alert, Client.code, Client.primary_clinician_id)
         .join(Client, col(Client.id) == col(Alert.client_id))
         .where(Alert.program_id == clinician.program_id, col(Alert.resolved_at).is_(None))
     )
-    if clinician.role is not ClinicianRole.admin:
-        query = query.where(Client.primary_clinician_id == clinician.id)
     rows = list((await session.exec(query)).all())
+    if clinician.role is not ClinicianRole.admin:
+        others = [a for a, _, primary in rows if primary != clinician.id]
+        reached = await _alerts_sent_to(session, clinician, others, now)
+        rows = [r for r in rows if r[2] == clinician.id or r[0].id in reached]
     rows.sort(
         key=lambda r: (not r[0].high_priority, r[0].tier is not AlertTier.urgent, r[0].raised_at)
     )
-    return [(alert, code) for alert, code in rows]
+    return [(alert, code) for alert, code, _ in rows]
 
 
 def alert_state(content: Content, alert: Alert, program: Program, now: datetime) -> str:
@@ -455,3 +465,45 @@ async def client_history(session: AsyncSession, *, client: Client, limit: int = 
             )
         ).all()
     )
+
+
+async def _alerts_sent_to(
+    session: AsyncSession, clinician: Clinician, alerts: Sequence[Alert], now: datetime
+) -> set[int]:
+    """Which of `alerts` reached this clinician: a copy or an escalation was sent to their
+    chat, or (should those rows be gone) an urgent alert went unacknowledged past the
+    program's escalation limit, when it goes to every clinician."""
+    if not alerts:
+        return set()
+    wanted = {a.id for a in alerts if a.id is not None}
+    reached: set[int] = set()
+    if clinician.telegram_user_id is not None:
+        payloads = (
+            await session.exec(
+                select(Delivery.payload).where(
+                    Delivery.recipient_chat_id == clinician.telegram_user_id,
+                    col(Delivery.client_id).in_({a.client_id for a in alerts}),
+                    Delivery.status == DeliveryStatus.sent,
+                )
+            )
+        ).all()
+        reached = {p.get("alert_id") for p in payloads if isinstance(p, dict)} & wanted
+    program = await session.get(Program, clinician.program_id)
+    if program is not None:
+        limit = timedelta(minutes=program.escalate_after_minutes)
+        for alert in alerts:
+            escalated_at = alert.raised_at + limit
+            if (
+                alert.tier is AlertTier.urgent
+                and escalated_at <= now
+                and (alert.acknowledged_at is None or alert.acknowledged_at > escalated_at)
+            ):
+                reached.add(alert.id)  # type: ignore[arg-type]
+    return reached
+
+
+def clock_time(local: datetime, *, day: bool = False) -> str:
+    """ "9:14 pm CST" (with `day`: "Fri 9:14 pm CST") from an aware local datetime."""
+    hour = local.hour % 12 or 12
+    text = f"{hour}:{local:%M} {'am' if local.hour < 12 else 'pm'} {local:%Z}".rstrip()
+    return f"{local:%a} {text}" if day else text

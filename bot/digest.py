@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.alerts import age, alert_state, open_alerts
+from bot.alerts import age, alert_state, clock_time, open_alerts
 from bot.content import Content, render
 from bot.models import (
     Alert,
@@ -95,22 +95,30 @@ async def digest_text(
     now: datetime,
 ) -> str:
     staff = content.language(None).alerts.staff
-    zone = ZoneInfo(program.timezone)
-    parts = [render(staff.digest_header, time=f"{now.astimezone(zone):%a %d %b %H:%M}")]
+    parts = [render(staff.digest_header, time=_when(program, now))]
 
-    # The call list: open alerts first (most urgent first), then clients not heard from.
+    # The call list: one line per client, most urgent first. A client with several open
+    # alerts (a burst of messages, a check-in) is one call: the line shows the most urgent
+    # alert and how many more are open.
     calls: list[str] = []
-    flagged: set[str] = set()
-    for alert, code in await open_alerts(session, clinician=clinician):
-        flagged.add(code)
-        state = alert_state(content, alert, program, now)
+    by_client: dict[str, list[Alert]] = {}
+    for alert, code in await open_alerts(session, clinician=clinician, now=now):
+        by_client.setdefault(code, []).append(alert)  # dicts keep the most urgent first
+    flagged = set(by_client)
+    for code, alerts in by_client.items():
+        alert = alerts[0]
         reason = render(
             staff.digest_reason_alert,
             tier=staff.tiers[alert.tier.value],
             category=staff.categories.get(alert.category, alert.category),
-            state=state,
+            state=alert_state(content, alert, program, now),
             age=age(now, alert.raised_at),
         )
+        if len(alerts) > 1:
+            more = dict.fromkeys(staff.categories.get(a.category, a.category) for a in alerts[1:])
+            reason += render(
+                staff.digest_reason_more, count=len(alerts) - 1, categories=", ".join(more)
+            )
         flag = "‼️" if alert.high_priority else ("🚨" if alert.tier is AlertTier.urgent else "•")
         calls.append(render(staff.digest_call_line, flag=flag, code=code, reason=reason))
     caseload = await _caseload(session, clinician)
@@ -205,14 +213,19 @@ async def group_text(
             select(Alert.id).where(Alert.program_id == program.id, col(Alert.resolved_at).is_(None))
         )
     ).all()
-    zone = ZoneInfo(program.timezone)
     return render(
         staff.digest_group,
-        time=f"{now.astimezone(zone):%a %d %b %H:%M}",
+        time=_when(program, now),
         urgent=sum(a.tier is AlertTier.urgent for a in raised),
         same_day=sum(a.tier is AlertTier.same_day for a in raised),
         open=len(still_open),
     )
+
+
+def _when(program: Program, now: datetime) -> str:
+    """The digest's time in the program's zone, named: "Fri 04 Dec 9:14 pm CST"."""
+    local = now.astimezone(ZoneInfo(program.timezone))
+    return f"{local:%a %d %b} {clock_time(local)}"
 
 
 async def _caseload(session: AsyncSession, clinician: Clinician) -> list[Client]:

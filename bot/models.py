@@ -86,6 +86,9 @@ class Program(SQLModel, table=True):
     # An urgent alert nobody acknowledged goes to every clinician after this, and to the
     # program's admins after twice this.
     escalate_after_minutes: int = 15
+    # After an urgent or same-day alert about a client, their bulk messages (lesson
+    # reminders, nudges, offers) are held this long (bot/scheduling/kinds.AfterAlert).
+    quiet_after_alert_hours: int = 12
     # The program's check-in flag thresholds (bot/checkin/rules.py), over the defaults.
     checkin_thresholds: dict[str, int] | None = Field(default=None, sa_type=JSON)
     # Session reminders: the local time of the day-before reminder (None: none), and how

@@ -8,12 +8,14 @@ takes tens of milliseconds; callers run it in a thread so the bot keeps answerin
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from bot.checkin.items import SLEEP_HOURS
 from bot.checkin.stats import Record
@@ -91,11 +93,21 @@ def caseload_chart(
 ) -> bytes:
     """Small multiples: one panel of craving per client (by pseudonym), same axes, so a
     clinician sees at a glance whose line is rising. Each series oldest first."""
+    return _png(caseload_figure(series, end, title))
+
+
+def caseload_figure(
+    series: Sequence[tuple[str, Sequence[int | None]]], end: date, title: str
+) -> Figure:
     count = max(1, len(series))
     cols = min(4, count)
     rows = (count + cols - 1) // cols
-    figure = Figure(figsize=(2.6 * cols, 1.9 * rows + 0.5), dpi=DPI)
-    figure.suptitle(title, fontsize=11)
+    # One client's panel alone is narrower than the title: the figure never gets narrower
+    # than CASELOAD_MIN_WIDTH, and the title wraps to what is left (never clipped).
+    width = max(2.6 * cols, CASELOAD_MIN_WIDTH)
+    figure = Figure(figsize=(width, 1.9 * rows + 0.7), dpi=DPI)
+    heading = figure.suptitle(title, fontsize=11)
+    _fit_width(figure, heading)
     for index, (code, values) in enumerate(series):
         axes = figure.add_subplot(rows, cols, index + 1)
         points = [(i, v) for i, v in enumerate(values) if v is not None]
@@ -115,4 +127,18 @@ def caseload_chart(
         axes.tick_params(labelsize=7)
         axes.set_title(code, fontsize=9)
     figure.tight_layout()
-    return _png(figure)
+    return figure
+
+
+CASELOAD_MIN_WIDTH = 5.0  # inches
+
+
+def _fit_width(figure: Figure, text: Text, margin: float = 0.95) -> None:
+    """Wrap `text` at word boundaries until it fits within `margin` of the figure's width."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    limit = figure.bbox.width * margin
+    words = text.get_text().split()
+    chars = len(text.get_text())
+    while text.get_window_extent(renderer).width > limit and chars > 10:
+        chars = int(chars * 0.85)
+        text.set_text(textwrap.fill(" ".join(words), width=chars))

@@ -89,7 +89,13 @@ async def digest_section(session: AsyncSession, content: Content, scope: DigestS
                 )
             )
         ).all()
-        w = week([store.record_of(r) for r in rows], list(moments), end)
+        records = [store.record_of(r) for r in rows]
+        w = week(records, list(moments), end)
+        # A check-in left half-way counts in the means (its answers are real), so it is
+        # counted here too, beside the finished ones: "0/7 done" over a mean of 5 would
+        # read as a contradiction.
+        start = end - timedelta(days=w.days - 1)
+        unfinished = sum(not r.complete and start <= r.local_date <= end for r in records)
         extra = ""
         if w.top_triggers:
             labels = content.language(client.language).checkin.triggers.options
@@ -119,6 +125,7 @@ async def digest_section(session: AsyncSession, content: Content, scope: DigestS
                 staff.digest_line,
                 code=client.code,
                 completed=w.completed,
+                unfinished=render(staff.digest_unfinished, count=unfinished) if unfinished else "",
                 craving=_stat(content, w.craving_mean, w.craving_max, w.craving_trend, low=False),
                 mood=_stat(content, w.mood_mean, w.mood_min, w.mood_trend, low=True),
                 short=w.short_nights,

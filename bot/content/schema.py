@@ -471,6 +471,7 @@ class AlertStaffTexts(_Strict):
     digest_call_none: StaffText
     digest_reason_alert: staff_text("tier", "category", "state", "age")  # type: ignore[valid-type]
     digest_reason_quiet: staff_text("days")  # type: ignore[valid-type]
+    digest_reason_more: staff_text("count", "categories")  # type: ignore[valid-type]
     digest_since_header: StaffText
     digest_since_line: staff_text("tier", "category", "count")  # type: ignore[valid-type]
     digest_since_none: StaffText
@@ -801,8 +802,9 @@ class BamTexts(_Strict):
 class CheckinStaffTexts(_Strict):
     digest_header: StaffText
     digest_line: staff_text(  # type: ignore[valid-type]
-        "code", "completed", "craving", "mood", "short", "use", "support", "extra"
+        "code", "completed", "unfinished", "craving", "mood", "short", "use", "support", "extra"
     )
+    digest_unfinished: staff_text("count")  # type: ignore[valid-type]
     digest_none: StaffText
     digest_triggers: staff_text("triggers")  # type: ignore[valid-type]
     digest_medicine: staff_text("days")  # type: ignore[valid-type]

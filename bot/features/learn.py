@@ -57,7 +57,7 @@ from bot.models import (
 )
 from bot.people import identify
 from bot.roster import audit, find_client_by_code
-from bot.scheduling.kinds import Kind, Rule, register_kind
+from bot.scheduling.kinds import AfterAlert, Kind, Rule, register_kind
 from bot.scheduling.local_times import Slot
 from bot.scheduling.program_cron import ProgramSchedule, register_program_schedule
 from bot.scheduling.rendering import (
@@ -76,7 +76,15 @@ Send = Callable[..., Awaitable[object]]
 
 # The weekly reminder: at most one per program week (its key) and never two within
 # NUDGE_GAP; sent at NUDGE_TIME in the program's zone, only while a lesson is waiting.
-NUDGE = register_kind(Kind("lesson_nudge", Rule.at_most_once, grace=timedelta(hours=3)))
+# Bulk: dropped during the quiet period after an alert (kinds.AfterAlert).
+NUDGE = register_kind(
+    Kind(
+        "lesson_nudge",
+        Rule.at_most_once,
+        grace=timedelta(hours=3),
+        after_alert=AfterAlert.drop,
+    )
+)
 NUDGE_TIME = "17:00"
 NUDGE_GAP = timedelta(days=6)
 OVERRIDE_ACTIONS = {

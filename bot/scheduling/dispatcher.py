@@ -21,19 +21,19 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
-from bot.models import Client, ClientStatus, DeliveryStatus
+from bot.models import Alert, Client, ClientStatus, DeliveryStatus, Program
 from bot.scheduling import outbox
 from bot.scheduling.clock import Clock
 from bot.scheduling.errors import Action, Backoff, Decision, Failure, SendFailed, decide
-from bot.scheduling.kinds import Kind, Rule, get_kind
+from bot.scheduling.kinds import AfterAlert, Kind, Rule, get_kind
 from bot.scheduling.rendering import (
     DueDelivery,
     Outgoing,
@@ -126,6 +126,25 @@ def _claim_lost(item: DueDelivery, worker: str) -> None:
 def _plain(value: Any) -> str:
     text = str(value)
     return json.dumps(text) if (" " in text or '"' in text or not text) else text
+
+
+@dataclass(frozen=True)
+class _LastAlert:
+    """A client's latest alert and their program's quiet period after one."""
+
+    at: datetime
+    quiet: timedelta
+
+
+_NO = timedelta(0)
+
+
+def _aware(at: datetime) -> datetime:
+    # func.max() comes back without the column's type on SQLite: a naive UTC datetime
+    # (or its text); the column's own values are aware.
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class Dispatcher:
@@ -226,15 +245,16 @@ class Dispatcher:
         if not items:
             return tally
         clients = await self._load_clients(items)
+        clients_alerts = await self._load_alerts(items)
         at_most_once = [i for i in items if self._kind(i).rule is Rule.at_most_once]
         at_least_once = [i for i in items if self._kind(i).rule is Rule.at_least_once]
         lanes = max(1, self.config.in_flight)
         await asyncio.gather(
             *(
-                self._send_one_at_a_time(at_most_once[lane::lanes], clients, tally)
+                self._send_one_at_a_time(at_most_once[lane::lanes], clients, clients_alerts, tally)
                 for lane in range(lanes)
             ),
-            self._send_concurrently(at_least_once, clients, tally),
+            self._send_concurrently(at_least_once, clients, clients_alerts, tally),
         )
         self._forget_quiet_chats()
         return tally
@@ -242,7 +262,11 @@ class Dispatcher:
     # --- the two paths -------------------------------------------------------------
 
     async def _send_one_at_a_time(
-        self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
+        self,
+        items: Sequence[DueDelivery],
+        clients: dict[int, Client],
+        alerts: dict[int, _LastAlert],
+        tally: Tally,
     ) -> None:
         # Outcomes wait to be written in the same statement that marks the next row
         # `sending`: one write per message, and never two rows in doubt. One connection
@@ -255,7 +279,7 @@ class Dispatcher:
                 if self.halted is not None:
                     unwritten.append(self._release_write(item, DeliveryStatus.claimed))
                     continue
-                prepared = await self._prepare(item, clients, tally)
+                prepared = await self._prepare(item, clients, alerts, tally)
                 if not isinstance(prepared, Outgoing):
                     unwritten.append(prepared)
                     continue
@@ -289,7 +313,11 @@ class Dispatcher:
         return mark is not None and mark.id in written
 
     async def _send_concurrently(
-        self, items: Sequence[DueDelivery], clients: dict[int, Client], tally: Tally
+        self,
+        items: Sequence[DueDelivery],
+        clients: dict[int, Client],
+        alerts: dict[int, _LastAlert],
+        tally: Tally,
     ) -> None:
         gate = asyncio.Semaphore(self.config.concurrency)
 
@@ -298,7 +326,7 @@ class Dispatcher:
                 if self.halted is not None:
                     write = self._release_write(item, DeliveryStatus.claimed)
                 else:
-                    prepared = await self._prepare(item, clients, tally)
+                    prepared = await self._prepare(item, clients, alerts, tally)
                     if isinstance(prepared, Outgoing):
                         write = await self._send(item, prepared, DeliveryStatus.claimed, tally)
                     else:
@@ -323,8 +351,42 @@ class Dispatcher:
             rows = (await session.exec(select(Client).where(col(Client.id).in_(ids)))).all()
         return {c.id: c for c in rows if c.id is not None}
 
+    async def _load_alerts(self, items: Sequence[DueDelivery]) -> dict[int, _LastAlert]:
+        """For the clients of messages an alert can hold: when their latest alert was
+        raised and their program's quiet period. One query, and none when no such kind
+        is in the batch (alerts, digests)."""
+        ids = {
+            i.client_id
+            for i in items
+            if i.client_id is not None and self._kind(i).after_alert is not AfterAlert.send
+        }
+        if not ids:
+            return {}
+        async with self.sessions() as session:
+            rows = (
+                await session.exec(
+                    select(
+                        Alert.client_id,
+                        func.max(Alert.raised_at),
+                        Program.quiet_after_alert_hours,
+                    )
+                    .join(Program, col(Program.id) == col(Alert.program_id))
+                    .where(col(Alert.client_id).in_(ids))
+                    .group_by(col(Alert.client_id), col(Program.quiet_after_alert_hours))
+                )
+            ).all()
+        return {
+            client_id: _LastAlert(_aware(at), timedelta(hours=hours))
+            for client_id, at, hours in rows
+            if at is not None
+        }
+
     async def _prepare(
-        self, item: DueDelivery, clients: dict[int, Client], tally: Tally
+        self,
+        item: DueDelivery,
+        clients: dict[int, Client],
+        alerts: dict[int, _LastAlert],
+        tally: Tally,
     ) -> Outgoing | Write:
         """The message to send, or the write that records why not (late, client
         inactive, the renderer's own skip, a chat sent to less than a second ago)."""
@@ -340,6 +402,17 @@ class Dispatcher:
                 return self._skip_write(item, "client deleted", tally)
             if client.status != ClientStatus.active:
                 return self._skip_write(item, f"client {client.status.value}", tally)
+        last = alerts.get(item.client_id) if item.client_id is not None else None
+        held = kind.held_after_alert(last.at if last else None, last.quiet if last else _NO, now)
+        if held is not None:
+            action, until = held
+            if action is AfterAlert.drop:
+                return self._skip_write(item, "quiet after an alert", tally)
+            tally.retried += 1
+            wait_out = (until - now).total_seconds()
+            return self._retry_write(
+                item, from_status, Decision(Action.retry, delay=wait_out, counts=False), None
+            )
         wait = self._reserve_chat(item.recipient_chat_id)
         if wait > 0:
             tally.retried += 1

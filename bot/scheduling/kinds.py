@@ -23,6 +23,25 @@ class Rule(StrEnum):
     at_most_once = "at_most_once"
 
 
+class AfterAlert(StrEnum):
+    """What a message to a client does after an urgent or same-day alert about them."""
+
+    # Essential (alerts, the next day's follow-up, session and medication reminders).
+    send = "send"
+    # Part of the safety net but never in the crisis minute: the daily check-in and its
+    # one nudge wait CRISIS_GAP after the alert. SPEC §5.1 watches check-ins for 72 h
+    # after an alert (a missed one raises a same-day alert), so they are not dropped.
+    defer = "defer"
+    # Bulk (lesson reminders, nudges, offers): dropped while the program's quiet period
+    # runs. A lesson reminder that turns up hours after a crisis reads as if nobody
+    # noticed; the lesson stays in Learn, and next week's reminder comes as usual.
+    drop = "drop"
+
+
+# Nothing but the crisis reply and its follow-through in the minutes after an alert.
+CRISIS_GAP = timedelta(minutes=2)
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     name: str
@@ -34,6 +53,18 @@ class Kind:
     needs_active_client: bool = True
     # Transient failures (5xx, network) before giving up; None: never give up.
     max_attempts: int | None = 6
+    after_alert: AfterAlert = AfterAlert.send
+
+    def held_after_alert(
+        self, alert_at: datetime | None, quiet: timedelta, now: datetime
+    ) -> tuple[AfterAlert, datetime] | None:
+        """(drop, until) or (defer, until) when the client's latest alert, raised at
+        `alert_at`, holds this message now; None when it goes out."""
+        if alert_at is None or self.after_alert is AfterAlert.send:
+            return None
+        gap = max(quiet, CRISIS_GAP) if self.after_alert is AfterAlert.drop else CRISIS_GAP
+        until = alert_at + gap
+        return (self.after_alert, until) if now < until else None
 
     def deadline(self, due_at: datetime, expires_at: datetime | None) -> datetime | None:
         """The instant after which it is skipped: the earlier of its row's own
@@ -52,8 +83,10 @@ class Kind:
         return f"late: {late // 60} min after due, past its grace (until {deadline:%H:%M} UTC)"
 
 
-CHECKIN = Kind("checkin", Rule.at_most_once, grace=timedelta(hours=3))
-CHECKIN_NUDGE = Kind("checkin_nudge", Rule.at_most_once, grace=timedelta(minutes=30))
+CHECKIN = Kind("checkin", Rule.at_most_once, grace=timedelta(hours=3), after_alert=AfterAlert.defer)
+CHECKIN_NUDGE = Kind(
+    "checkin_nudge", Rule.at_most_once, grace=timedelta(minutes=30), after_alert=AfterAlert.defer
+)
 # The generic urgent kind: the text is rendered when the alert is raised.
 ALERT = Kind("alert", Rule.at_least_once, grace=None, needs_active_client=False, max_attempts=None)
 

@@ -75,15 +75,18 @@ async def test_each_clinician_gets_a_call_list_and_the_group_only_counts(
     lines = digest.splitlines()
     assert lines[0].startswith("Waypoint digest")
     calls = lines[lines.index("Call list (most urgent first)") + 1 :]
+    # One line per client: the most urgent alert, then what else is open.
     assert calls[0].startswith(f"🚨 {code}: URGENT, suicidal thoughts, ESCALATED, not acknowledged")
-    assert calls[1].startswith(f"• {code}: Same day, use or relapse, open")
-    assert calls[2] == "• QTT-4: no contact for 4 days"
+    assert calls[0].endswith(" · 1 more open: use or relapse")
+    assert calls[1] == "• QTT-4: no contact for 4 days"
     assert "URGENT · suicidal thoughts: 1" in digest
     assert "Same day · use or relapse: 1" in digest
     assert f"{code}: paused messages" in digest
-    # A colleague with no clients gets an empty call list, not someone else's.
+    # A colleague with no clients sees only the alert escalated to them, not the rest of
+    # someone else's caseload.
     colleague = await _digest(bot, COLLEAGUE)
-    assert "Nobody needs a call right now." in colleague and code not in colleague
+    assert f"🚨 {code}: URGENT, suicidal thoughts, ESCALATED" in colleague
+    assert "QTT-4" not in colleague and "Nobody needs a call right now." not in colleague
     # The group: counts only; no code, no name, no words.
     group = await _digest(bot, GROUP)
     assert "1 urgent and 1 same-day alerts. Open now: 2." in group
