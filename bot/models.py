@@ -154,6 +154,12 @@ class Client(SQLModel, table=True):
     # When the client last wrote or pressed anything (hourly resolution): the digest
     # lists clients nobody has heard from in 3 days.
     last_contact_at: datetime | None = None
+    # /delete: the one-time nonce of the confirmation last shown (its buttons carry it,
+    # so an old or forged "Yes, erase it all" erases nothing).
+    erase_nonce: str | None = Field(default=None, max_length=16)
+    # /delete while an alert was open: everything else is erased, and this row (with no
+    # Telegram ids) and the open alerts stay until the care team resolves them.
+    erase_requested_at: datetime | None = None
 
 
 class InvitePurpose(enum.StrEnum):
