@@ -11,13 +11,16 @@ rest is erased (`erase_if_released`), exactly as a plain deletion would.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.alerts import detail_text
 from bot.content import Content
+from bot.invites import sender_hash
 from bot.models import (
     Alert,
     AlertAction,
@@ -38,8 +41,9 @@ from bot.models import (
     SafetyPlan,
     Screening,
 )
-from bot.roster import _erase_sessions_data, audit, erase_client, sender_hash
+from bot.roster import _erase_sessions_data, attempt_secret, audit, erase_client
 from bot.scheduling.kinds import ALERT
+from bot.scheduling.planner import register_plan_step
 
 
 async def open_alert_ids(session: AsyncSession, client_id: int) -> list[int]:
@@ -51,14 +55,19 @@ async def open_alert_ids(session: AsyncSession, client_id: int) -> list[int]:
 
 
 async def erase_or_keep_open_alerts(
-    session: AsyncSession, *, content: Content, client: Client, now: datetime
+    session: AsyncSession,
+    *,
+    content: Content,
+    client: Client,
+    now: datetime,
+    attempt_key: bytes | None = None,
 ) -> bool:
     """Erase the client now, or (an alert is open) all but the open alerts; True when
     something is kept until the team resolves it."""
     assert client.id is not None
     keep = await open_alert_ids(session, client.id)
     if not keep:
-        await erase_client(session, client=client, now=now)
+        await erase_client(session, client=client, now=now, attempt_key=attempt_key)
         return False
     subject = f"client:{client.id}"
     gone_alerts = select(Alert.id).where(Alert.client_id == client.id, col(Alert.id).not_in(keep))
@@ -93,7 +102,8 @@ async def erase_or_keep_open_alerts(
     if client.telegram_user_id is not None:
         await session.exec(  # type: ignore[call-overload]
             delete(EnrollmentAttempt).where(
-                col(EnrollmentAttempt.sender_hash) == sender_hash(client.telegram_user_id)
+                col(EnrollmentAttempt.sender_hash)
+                == sender_hash(client.telegram_user_id, await attempt_secret(session, attempt_key))
             )
         )
     # The kept alerts lose the client's words; the team's presses and notes stay.
@@ -144,7 +154,9 @@ async def erase_or_keep_open_alerts(
     return True
 
 
-async def erase_if_released(session: AsyncSession, *, client_id: int, now: datetime) -> bool:
+async def erase_if_released(
+    session: AsyncSession, *, client_id: int, now: datetime, attempt_key: bytes | None = None
+) -> bool:
     """After an alert is resolved: erase what a deletion kept once no alert is open.
     True when the client was erased."""
     client = await session.get(Client, client_id)
@@ -152,5 +164,24 @@ async def erase_if_released(session: AsyncSession, *, client_id: int, now: datet
         return False
     if await open_alert_ids(session, client_id):
         return False
-    await erase_client(session, client=client, now=now)
+    await erase_client(session, client=client, now=now, attempt_key=attempt_key)
     return True
+
+
+async def erase_released_clients(
+    engine: AsyncEngine, start: datetime, end: datetime, now: datetime, content: Any = None
+) -> dict[str, int]:
+    """Planner step: finish every deletion whose alerts were all resolved, whichever way
+    they were resolved (the resolve handler finishes its own at once)."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        waiting = (
+            await session.exec(select(Client.id).where(col(Client.erase_requested_at).is_not(None)))
+        ).all()
+        for client_id in waiting:
+            if client_id is not None:
+                await erase_if_released(session, client_id=client_id, now=now)
+        await session.commit()
+    return {}
+
+
+register_plan_step("finish_deletions", erase_released_clients)

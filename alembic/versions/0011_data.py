@@ -1,4 +1,5 @@
-"""/delete: a one-time confirmation, and an erasure that waits for open alerts.
+"""/delete: a one-time confirmation, and an erasure that waits for open alerts; a
+deployment's own random secrets (the wrong-invite limiter's HMAC key, when none is set).
 
 Revision ID: 0011_data
 Revises: 0010
@@ -17,6 +18,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "deploymentsecret",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_deploymentsecret")),
+    )
     with op.batch_alter_table("client", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("erase_nonce", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
@@ -30,3 +38,4 @@ def downgrade() -> None:
     with op.batch_alter_table("client", schema=None) as batch_op:
         batch_op.drop_column("erase_requested_at")
         batch_op.drop_column("erase_nonce")
+    op.drop_table("deploymentsecret")

@@ -22,7 +22,7 @@ from bot.deletion import erase_if_released, erase_or_keep_open_alerts, open_aler
 from bot.export import export_client
 from bot.keyboards import PRIVATE_NEW, data_fields, help_only_keyboard
 from bot.models import Client
-from bot.roster import client_by_telegram_id
+from bot.roster import client_by_telegram_id, configured_attempt_key
 from bot.services import AnyApplication, services
 
 NONCE_BYTES = 8  # 11 characters: "del:y:<nonce>" stays far below 64 bytes
@@ -101,7 +101,13 @@ async def delete_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             return
         await session.refresh(client)
         await notify_care_team(session, client=client, event="deleted", now=now, linked=False)
-        kept = await erase_or_keep_open_alerts(session, content=svc.content, client=client, now=now)
+        kept = await erase_or_keep_open_alerts(
+            session,
+            content=svc.content,
+            client=client,
+            now=now,
+            attempt_key=configured_attempt_key(svc.settings),
+        )
         kept_alerts = await open_alert_ids(session, client.id) if kept else []  # type: ignore[arg-type]
     from bot.features.careteam_alerts import refresh_everywhere
 
@@ -115,7 +121,12 @@ async def alert_resolved(context: ContextTypes.DEFAULT_TYPE, client_id: int) -> 
     """Called once an alert is resolved: a deletion that waited for it now finishes."""
     svc = services(context)
     async with session_scope(svc.sessions) as session:
-        await erase_if_released(session, client_id=client_id, now=datetime.now(UTC))
+        await erase_if_released(
+            session,
+            client_id=client_id,
+            now=datetime.now(UTC),
+            attempt_key=configured_attempt_key(svc.settings),
+        )
 
 
 def register(application: AnyApplication) -> None:

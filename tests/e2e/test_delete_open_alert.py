@@ -115,3 +115,26 @@ async def test_the_delete_confirmation_works_once_and_only_from_the_latest_promp
     assert await alex.press(pack.account.delete_yes, third) == []
     assert await stale_answer() == pack.account.delete_stale
     assert await anywhere(bot.services, CLIENT) == []
+
+
+async def test_a_deletion_waiting_for_an_alert_finishes_however_the_alert_was_resolved(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    """The planner finishes it too (an alert closed by any other path than the note)."""
+    bot, code = team
+    pack = content.language("en")
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send(URGENT)
+    await alex.send("/delete")
+    await alex.press(pack.account.delete_yes)
+    await _drained(bot)
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Client).where(Client.code == code))).one()
+        alert = (await session.exec(select(Alert))).one()
+        alert.resolved_at = datetime.now(UTC)
+        session.add(alert)
+        await session.commit()
+    await _drained(bot)
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Client).where(Client.code == code))).all() == []
+        assert (await session.exec(select(Alert))).all() == []
