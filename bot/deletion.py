@@ -41,7 +41,7 @@ from bot.models import (
     SafetyPlan,
     Screening,
 )
-from bot.roster import _erase_sessions_data, attempt_secret, audit, erase_client
+from bot.roster import _erase_sessions_data, audit, erase_client, existing_attempt_secret
 from bot.scheduling.kinds import ALERT
 from bot.scheduling.planner import register_plan_step
 
@@ -99,11 +99,11 @@ async def erase_or_keep_open_alerts(
             or_(col(AuditEvent.subject) == subject, col(AuditEvent.actor) == subject)
         )
     )
-    if client.telegram_user_id is not None:
+    secret = await existing_attempt_secret(session, attempt_key)
+    if client.telegram_user_id is not None and secret is not None:
         await session.exec(  # type: ignore[call-overload]
             delete(EnrollmentAttempt).where(
-                col(EnrollmentAttempt.sender_hash)
-                == sender_hash(client.telegram_user_id, await attempt_secret(session, attempt_key))
+                col(EnrollmentAttempt.sender_hash) == sender_hash(client.telegram_user_id, secret)
             )
         )
     # The kept alerts lose the client's words; the team's presses and notes stay.

@@ -192,6 +192,14 @@ def configured_attempt_key(settings: Settings) -> bytes | None:
     )
 
 
+async def existing_attempt_secret(session: AsyncSession, configured: bytes | None) -> bytes | None:
+    """The key if one is configured or was made; None: no attempt was ever hashed here."""
+    if configured:
+        return configured
+    row = await session.get(DeploymentSecret, ATTEMPT_SECRET)
+    return row.value.encode() if row else None
+
+
 async def attempt_secret(session: AsyncSession, configured: bytes | None) -> bytes:
     """The wrong-invite limiter's HMAC key: the configured one (bot/invites.py
     `derived_attempt_secret`), else this deployment's random one, made on first use."""
@@ -377,8 +385,8 @@ async def erase_client(
             or_(col(AuditEvent.subject) == subject, col(AuditEvent.actor) == subject)
         )
     )
-    if client.telegram_user_id is not None:
-        secret = await attempt_secret(session, attempt_key)
+    secret = await existing_attempt_secret(session, attempt_key)
+    if client.telegram_user_id is not None and secret is not None:
         await session.exec(  # type: ignore[call-overload]
             delete(EnrollmentAttempt).where(
                 col(EnrollmentAttempt.sender_hash) == sender_hash(client.telegram_user_id, secret)
