@@ -28,6 +28,7 @@ from bot.db import ensure_schema_current, make_engine, make_sessionmaker, sessio
 from bot.invites import deep_link
 from bot.models import Client, Clinician, ClinicianRole, Program, SessionAudience, SessionSeries
 from bot.roster import audit, invite_clinician
+from bot.sealed import configure_encryption
 from bot.settings import REGIONS, Settings
 
 
@@ -290,6 +291,10 @@ async def _bot_username(settings: Settings) -> str:
 async def run_admin(
     args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO | None = None
 ) -> int:
+    # Rows the bot sealed (a client's label, notes) are read, and new ones sealed, with the
+    # same key as the bot's: without it, reading them fails after the change was saved.
+    key = settings.encryption_key
+    configure_encryption(key.get_secret_value() if key else None)
     engine = make_engine(settings.database_url)
     status = 0
     try:
@@ -479,7 +484,7 @@ async def _sessions(
 ) -> list[int]:
     """The sessions commands; returns the ids of series whose reminders must be replanned."""
     from bot.calendar_ics import ExportedSeries, IcsError, read_ics, write_ics
-    from bot.session_schedule import validate_rrule
+    from bot.session_schedule import validate_session_rrule
     from bot.sessions import withdraw_reminders
 
     action = args.admin_action
@@ -576,9 +581,9 @@ async def _sessions(
         rule = None
         try:
             if args.rrule:
-                rule = validate_rrule(args.rrule)
+                rule = validate_session_rrule(args.rrule)
             elif args.days:
-                rule = validate_rrule(f"FREQ=WEEKLY;BYDAY={args.days.upper()}")
+                rule = validate_session_rrule(f"FREQ=WEEKLY;BYDAY={args.days.upper()}")
         except ValueError as exc:
             raise AdminError(f"That rule cannot be read: {exc}.") from None
         client_id = None

@@ -1,7 +1,8 @@
 """iCalendar (.ics) files in and out of the program's timetable, with `icalendar`.
 
 Import reads every VEVENT: its start (with its TZID, else the program's zone; a UTC start
-is placed in the program's zone), its end or duration, its RRULE and its EXDATEs (the
+is placed in the program's zone; a TZID that is neither a known zone nor defined in the
+file is refused), its end or duration, its RRULE (at most daily) and its EXDATEs (the
 exceptions, such as a holiday), and its UID, so importing the same file again updates
 the sessions instead of adding them twice. A cancelled event (STATUS:CANCELLED) cancels
 its session. Export writes the program's live sessions back with the same UIDs.
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vRecur
 
-from bot.session_schedule import validate_rrule
+from bot.session_schedule import validate_session_rrule
 
 
 class IcsError(ValueError):
@@ -58,8 +59,18 @@ def read_ics(data: bytes, default_zone: str) -> list[ImportedEvent]:
         start = component.decoded("DTSTART", None)
         if not uid or start is None:
             raise IcsError("every event needs a UID and a DTSTART")
+        title = str(component.get("SUMMARY") or "Session")[:120]
+        name = f"event {uid} ({title})"
         if not isinstance(start, datetime):
-            raise IcsError(f"event {uid}: all-day events are not sessions; give it a time")
+            raise IcsError(f"{name}: all-day events are not sessions; give it a time")
+        tzid = component.get("DTSTART").params.get("TZID")
+        if tzid and start.tzinfo is None:
+            # Neither a zone name Waypoint knows nor one the file defines: placing it in
+            # the program's zone could put every session at the wrong hour.
+            raise IcsError(
+                f"{name}: its time zone {tzid!r} is unknown; "
+                "use a name like America/New_York or include its VTIMEZONE"
+            )
         local, zone = _zone_of(start, default_zone)
         end = component.decoded("DTEND", None)
         if isinstance(end, datetime):
@@ -73,7 +84,10 @@ def read_ics(data: bytes, default_zone: str) -> list[ImportedEvent]:
             minutes = int(duration.total_seconds() // 60) if duration else 60
         rrule = None
         if component.get("RRULE") is not None:
-            rrule = validate_rrule(component.get("RRULE").to_ical().decode())
+            try:
+                rrule = validate_session_rrule(component.get("RRULE").to_ical().decode())
+            except ValueError as exc:
+                raise IcsError(f"{name}: {exc}") from None
         exdates: list[str] = []
         ex = component.get("EXDATE")
         for group in ex if isinstance(ex, list) else ([ex] if ex is not None else []):
@@ -87,7 +101,7 @@ def read_ics(data: bytes, default_zone: str) -> list[ImportedEvent]:
         events.append(
             ImportedEvent(
                 uid=uid[:255],
-                title=str(component.get("SUMMARY") or "Session")[:120],
+                title=title,
                 zone=zone,
                 starts_on=local.date(),
                 start_time=f"{local:%H:%M}",

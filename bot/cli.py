@@ -44,6 +44,7 @@ settings (environment variables, or a .env file in the current folder):
   DELIVERY_IN_FLIGHT     prompts and reminders on the way at once per process (1)
   DELIVERY_RETENTION_DAYS  days a finished scheduled message is kept (30)
   WAYPOINT_ALLOW_UNENCRYPTED  1: run a real bot without ENCRYPTION_KEY, on purpose
+  ATTEMPT_HASH_SECRET    key of the wrong-invite limiter's hashes (default: derived)
 
 first run: python -m bot migrate, then python -m bot admin --help to set up a program.
 """

@@ -14,15 +14,21 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.checkin.store import ANSWER_COLUMNS
+from bot.medication import times_of
 from bot.models import (
     AftercarePlan,
+    Alert,
+    AlertAction,
     AuditEvent,
     CareFlag,
     CheckIn,
+    CheckinFlag,
     Client,
     Clinician,
+    CravingMoment,
     Delivery,
     ExerciseRun,
+    Invitation,
     LessonOverride,
     LessonProgress,
     MedicationAnswer,
@@ -117,6 +123,49 @@ async def _sessions_part(session: AsyncSession, client_id: int) -> dict[str, Any
     }
 
 
+async def _alerts_part(session: AsyncSession, client_id: int) -> list[dict[str, Any]]:
+    """Each safety alert raised about the client: what it quoted, and what the team did."""
+    alerts = (
+        await session.exec(
+            select(Alert).where(Alert.client_id == client_id).order_by(col(Alert.raised_at))
+        )
+    ).all()
+    names: dict[int, str] = {}
+    part = []
+    for alert in alerts:
+        actions = (
+            await session.exec(
+                select(AlertAction)
+                .where(AlertAction.alert_id == alert.id)
+                .order_by(col(AlertAction.at))
+            )
+        ).all()
+        steps = []
+        for action in actions:
+            who = "you"
+            if action.clinician_id is not None:
+                if action.clinician_id not in names:
+                    clinician = await session.get(Clinician, action.clinician_id)
+                    names[action.clinician_id] = clinician.display_name if clinician else "?"
+                who = names[action.clinician_id]
+            steps.append({"action": action.action, "by": who, "at": _when(action.at)})
+        part.append(
+            {
+                "raised_at": _when(alert.raised_at),
+                "level": alert.tier.value,
+                "about": alert.category,
+                "from": alert.source,
+                "what_was_quoted": alert.evidence,
+                "marked_most_urgent": alert.high_priority,
+                "care_team_actions": steps,
+                "acknowledged_at": _when(alert.acknowledged_at),
+                "resolved_at": _when(alert.resolved_at),
+                "resolution_note": alert.resolution_note,
+            }
+        )
+    return part
+
+
 async def export_client(session: AsyncSession, *, client: Client, now: datetime) -> dict[str, Any]:
     assert client.id is not None
     program = await session.get(Program, client.program_id)
@@ -172,6 +221,28 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
     aftercare = (
         await session.exec(select(AftercarePlan).where(AftercarePlan.client_id == client.id))
     ).first()
+    cravings = (
+        await session.exec(
+            select(CravingMoment)
+            .where(CravingMoment.client_id == client.id)
+            .order_by(col(CravingMoment.at))
+        )
+    ).all()
+    checkin_flags = (
+        await session.exec(
+            select(CheckinFlag)
+            .where(CheckinFlag.client_id == client.id)
+            .order_by(col(CheckinFlag.raised_at))
+        )
+    ).all()
+    invitations = (
+        await session.exec(
+            select(Invitation)
+            .where(Invitation.client_id == client.id)
+            .order_by(col(Invitation.created_at))
+        )
+    ).all()
+    alerts_part = await _alerts_part(session, client.id)
     subject = f"client:{client.id}"
     events = (
         await session.exec(
@@ -202,8 +273,8 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
             "daily_check_in_time": client.checkin_time,
             "session_reminders": client.session_reminders,
             "medication_reminders": client.medication_reminders,
-            # Empty: one reminder a day at 09:00 (when medication reminders are on).
-            "medication_reminder_times": list(client.medication_times or []),
+            # The local times the reminder comes at, while it is on.
+            "medication_reminder_times": (times_of(client) if client.medication_reminders else []),
             "check_in_days": _days(client.checkin_days),
         },
         "care_team": {
@@ -243,6 +314,30 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
                 "finished_at": _when(c.completed_at),
             }
             for c in checkins
+        ],
+        # Every craving answer, also several in one day (a check-in keeps the latest).
+        "craving_moments": [{"at": _when(m.at), "craving": m.craving} for m in cravings],
+        # Check-in answers that made Waypoint tell your care team: what about, and when.
+        "check_in_flags_for_your_care_team": [
+            {
+                "about": f.key.split(":", 1)[0],
+                "key": f.key,
+                "raised_at": _when(f.raised_at),
+                "told_the_team": f.alert_id is not None,
+            }
+            for f in checkin_flags
+        ],
+        # What Waypoint told your care team about your safety, and what they did.
+        "safety_alerts": alerts_part,
+        "invitations": [
+            {
+                "made_by": i.created_by,
+                "made_at": _when(i.created_at),
+                "expires_at": _when(i.expires_at),
+                "used_at": _when(i.used_at),
+                "declined_at": _when(i.declined_at),
+            }
+            for i in invitations
         ],
         "weekly_questions": [
             {

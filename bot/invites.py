@@ -1,4 +1,5 @@
-"""Invitation tokens and pseudonym codes (pure: no database, no Telegram).
+"""Invitation tokens, pseudonym codes and the wrong-invite limiter's keyed hash (pure: no
+database, no Telegram).
 
 A token is the only secret in a deep link: 128 bits from `secrets`, shown once, stored
 only as its SHA-256 so a copy of the database cannot be used to enroll as someone.
@@ -7,6 +8,7 @@ only as its SHA-256 so a copy of the database cannot be used to enroll as someon
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 
@@ -49,3 +51,21 @@ def normalize_code(text: str) -> str | None:
 
 def deep_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start={token}"
+
+
+def derived_attempt_secret(dedicated: str | None, encryption_key: str | None) -> bytes | None:
+    """The wrong-invite limiter's HMAC key from settings: ATTEMPT_HASH_SECRET, else one
+    derived from ENCRYPTION_KEY; None when neither is set (a per-deployment random one
+    stored in the database is used then)."""
+    if dedicated:
+        return dedicated.encode()
+    if encryption_key:
+        return hmac.new(encryption_key.encode(), b"waypoint-attempt-secret", "sha256").digest()
+    return None
+
+
+def sender_hash(telegram_user_id: int, secret: bytes) -> str:
+    """What the wrong-invite limit keeps about a sender: a keyed hash (HMAC-SHA256) of the
+    id. Telegram ids are few enough to try them all against a plain hash in a second;
+    without the secret, a copy of the table names nobody."""
+    return hmac.new(secret, f"waypoint-attempt:{telegram_user_id}".encode(), "sha256").hexdigest()

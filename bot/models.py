@@ -157,6 +157,12 @@ class Client(SQLModel, table=True):
     # When the client last wrote or pressed anything (hourly resolution): the digest
     # lists clients nobody has heard from in 3 days.
     last_contact_at: datetime | None = None
+    # /delete: the one-time nonce of the confirmation last shown (its buttons carry it,
+    # so an old or forged "Yes, erase it all" erases nothing).
+    erase_nonce: str | None = Field(default=None, max_length=16)
+    # /delete while an alert was open: everything else is erased, and this row (with no
+    # Telegram ids) and the open alerts stay until the care team resolves them.
+    erase_requested_at: datetime | None = None
 
 
 class InvitePurpose(enum.StrEnum):
@@ -181,7 +187,8 @@ class Invitation(SQLModel, table=True):
 
 
 class EnrollmentAttempt(SQLModel, table=True):
-    """A wrong invite token, for the 5-an-hour limit: a hash of the sender, and when.
+    """A wrong invite token, for the 5-an-hour limit: a keyed hash (HMAC) of the
+    sender, and when.
 
     Rows older than an hour are deleted; nothing else about the sender is kept.
     """
@@ -189,6 +196,15 @@ class EnrollmentAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     sender_hash: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow)
+
+
+class DeploymentSecret(SQLModel, table=True):
+    """A random secret made once per deployment, when none is configured (for example
+    the key of the wrong-invite limiter's hashes, bot/invites.py `attempt_secret`)."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Delivery(SQLModel, table=True):
@@ -677,5 +693,11 @@ TABLES: tuple[type[SQLModel], ...] = (
 )
 # The delivery engine's bookkeeping. Not in TABLES, which lists the tables holding
 # people's records: a handled update keeps no words and, for someone who is not a
-# client, no chat id; cursor and heartbeats change on every tick.
-ENGINE_TABLES: tuple[type[SQLModel], ...] = (InboundUpdate, PlannerCursor, WorkerHeartbeat)
+# client, no chat id; cursor and heartbeats change on every tick; a deployment's secret
+# is about no one.
+ENGINE_TABLES: tuple[type[SQLModel], ...] = (
+    InboundUpdate,
+    PlannerCursor,
+    WorkerHeartbeat,
+    DeploymentSecret,
+)

@@ -7,16 +7,17 @@ Functions take the session keyword-only and leave committing to the caller.
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.invites import new_code, new_token, token_hash
+from bot.invites import derived_attempt_secret, new_code, new_token, sender_hash, token_hash
 from bot.models import (
     Alert,
     AlertAction,
@@ -29,6 +30,7 @@ from bot.models import (
     ClinicianRole,
     CravingMoment,
     Delivery,
+    DeploymentSecret,
     EnrollmentAttempt,
     Invitation,
     InvitePurpose,
@@ -36,6 +38,7 @@ from bot.models import (
     SafetyPlan,
     Screening,
 )
+from bot.settings import Settings
 
 WRONG_TOKENS_PER_HOUR = 5
 ATTEMPT_WINDOW = timedelta(hours=1)
@@ -177,19 +180,53 @@ async def invite_clinician(
     return NewInvite(token=token, invitation=invitation, clinician=clinician)
 
 
-def sender_hash(telegram_user_id: int) -> str:
-    """What the wrong-token limit keeps about a sender: not their id, a hash of it."""
-    return hashlib.sha256(f"waypoint-attempt:{telegram_user_id}".encode()).hexdigest()
+ATTEMPT_SECRET = "attempt_hash"  # DeploymentSecret.name
 
 
-async def locked_out(session: AsyncSession, *, telegram_user_id: int, now: datetime) -> bool:
+def configured_attempt_key(settings: Settings) -> bytes | None:
+    """ATTEMPT_HASH_SECRET, else derived from ENCRYPTION_KEY; None: neither is set."""
+    dedicated, key = settings.attempt_hash_secret, settings.encryption_key
+    return derived_attempt_secret(
+        dedicated.get_secret_value() if dedicated else None,
+        key.get_secret_value() if key else None,
+    )
+
+
+async def existing_attempt_secret(session: AsyncSession, configured: bytes | None) -> bytes | None:
+    """The key if one is configured or was made; None: no attempt was ever hashed here."""
+    if configured:
+        return configured
+    row = await session.get(DeploymentSecret, ATTEMPT_SECRET)
+    return row.value.encode() if row else None
+
+
+async def attempt_secret(session: AsyncSession, configured: bytes | None) -> bytes:
+    """The wrong-invite limiter's HMAC key: the configured one (bot/invites.py
+    `derived_attempt_secret`), else this deployment's random one, made on first use."""
+    if configured:
+        return configured
+    row = await session.get(DeploymentSecret, ATTEMPT_SECRET)
+    if row is None:
+        try:
+            async with session.begin_nested():  # two first uses at once: one row wins
+                session.add(DeploymentSecret(name=ATTEMPT_SECRET, value=secrets.token_hex(32)))
+        except IntegrityError:
+            pass
+        row = await session.get(DeploymentSecret, ATTEMPT_SECRET, populate_existing=True)
+        assert row is not None
+    return row.value.encode()
+
+
+async def locked_out(
+    session: AsyncSession, *, telegram_user_id: int, now: datetime, secret: bytes
+) -> bool:
     await session.exec(  # type: ignore[call-overload]
         delete(EnrollmentAttempt).where(col(EnrollmentAttempt.at) < now - ATTEMPT_WINDOW)
     )
     count = (
         await session.exec(
             select(func.count()).where(
-                EnrollmentAttempt.sender_hash == sender_hash(telegram_user_id),
+                EnrollmentAttempt.sender_hash == sender_hash(telegram_user_id, secret),
                 col(EnrollmentAttempt.at) >= now - ATTEMPT_WINDOW,
             )
         )
@@ -197,8 +234,10 @@ async def locked_out(session: AsyncSession, *, telegram_user_id: int, now: datet
     return count >= WRONG_TOKENS_PER_HOUR
 
 
-def record_wrong_token(session: AsyncSession, *, telegram_user_id: int, now: datetime) -> None:
-    session.add(EnrollmentAttempt(sender_hash=sender_hash(telegram_user_id), at=now))
+def record_wrong_token(
+    session: AsyncSession, *, telegram_user_id: int, now: datetime, secret: bytes
+) -> None:
+    session.add(EnrollmentAttempt(sender_hash=sender_hash(telegram_user_id, secret), at=now))
 
 
 async def open_invitation(session: AsyncSession, *, token: str, now: datetime) -> Invitation | None:
@@ -315,7 +354,9 @@ async def _erase_sessions_data(session: AsyncSession, client_id: int) -> None:
     await session.exec(delete(SessionSeries).where(col(SessionSeries.client_id) == client_id))  # type: ignore[call-overload]
 
 
-async def erase_client(session: AsyncSession, *, client: Client, now: datetime) -> None:
+async def erase_client(
+    session: AsyncSession, *, client: Client, now: datetime, attempt_key: bytes | None = None
+) -> None:
     """Erase everything about a client; keep one audit entry that a deletion happened.
 
     Every row that names the client goes: deliveries, invitations, their safety plan,
@@ -344,10 +385,11 @@ async def erase_client(session: AsyncSession, *, client: Client, now: datetime) 
             or_(col(AuditEvent.subject) == subject, col(AuditEvent.actor) == subject)
         )
     )
-    if client.telegram_user_id is not None:
+    secret = await existing_attempt_secret(session, attempt_key)
+    if client.telegram_user_id is not None and secret is not None:
         await session.exec(  # type: ignore[call-overload]
             delete(EnrollmentAttempt).where(
-                col(EnrollmentAttempt.sender_hash) == sender_hash(client.telegram_user_id)
+                col(EnrollmentAttempt.sender_hash) == sender_hash(client.telegram_user_id, secret)
             )
         )
     await session.delete(client)

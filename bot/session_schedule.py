@@ -91,6 +91,23 @@ def validate_rrule(rule: str) -> str:
     return text
 
 
+# A session repeats at most once a day: a rule more frequent than that would send every
+# client a reminder a minute and make the sessions list longer than a message.
+TOO_FREQUENT = ("SECONDLY", "MINUTELY", "HOURLY")
+
+
+def validate_session_rrule(rule: str) -> str:
+    """`validate_rrule`, refusing a rule that repeats more often than daily."""
+    text = validate_rrule(rule)
+    freq = re.search(r"FREQ=([A-Z]+)", text.upper())
+    if freq and freq.group(1) in TOO_FREQUENT:
+        raise ValueError(
+            f"FREQ={freq.group(1)} repeats more often than once a day; "
+            "sessions can repeat daily, weekly, monthly or yearly"
+        )
+    return text
+
+
 def weekly_rule(weekdays: Iterable[int], until: date | None = None) -> str:
     """RRULE for a weekly session on ISO weekdays (1 = Monday)."""
     names = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]

@@ -38,6 +38,7 @@ _ENV_NAMES = {
     "default_region": "DEFAULT_REGION",
     "log_level": "LOG_LEVEL",
     "encryption_key": "ENCRYPTION_KEY",
+    "attempt_hash_secret": "ATTEMPT_HASH_SECRET",
     "invite_ttl_days": "INVITE_TTL_DAYS",
     "bot_username": "BOT_USERNAME",
     "webhook_url": "WEBHOOK_URL",
@@ -115,6 +116,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Fernet key (32 url-safe base64 bytes) for free text at rest; unset = stored as is.
     encryption_key: SecretStr | None = None
+    # The key of the wrong-invite limiter's hashes of Telegram ids; unset: derived from
+    # ENCRYPTION_KEY, else a random one made once and kept in the database.
+    attempt_hash_secret: SecretStr | None = None
     # The bot's @username for invite links printed by the admin command line; when unset
     # it is asked from Telegram with the token.
     bot_username: str | None = None

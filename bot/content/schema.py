@@ -383,6 +383,10 @@ class AccountTexts(_Strict):
     delete_no: ButtonText
     deleted: ClientText
     delete_cancelled: ClientText
+    # /delete while an alert is open: what the team keeps until it is resolved.
+    delete_confirm_open_alert: ClientText
+    deleted_open_alert: ClientText
+    delete_stale: ClientText  # an old, used or forged confirmation button
     discharged_by_team: ClientText
     paused_by_team: ClientText
     resumed_by_team: ClientText

@@ -36,7 +36,7 @@ from bot.alerts import (
 )
 from bot.content import Content, render
 from bot.db import session_scope
-from bot.features import careteam, welcome
+from bot.features import careteam, privacy, welcome
 from bot.keyboards import PRIVATE_NEW, data_fields
 from bot.models import Alert, Clinician, ClinicianRole, Delivery, DeliveryStatus, Program
 from bot.people import identify
@@ -186,9 +186,10 @@ async def resolution_note(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             at=now,
             alert_id=alert.id,
         )
-        alert_id = alert.id
+        alert_id, client_id = alert.id, alert.client_id
     assert alert_id is not None
     await refresh_everywhere(context, alert_id)
+    await privacy.alert_resolved(context, client_id)  # a deletion waiting for it ends
     raise ApplicationHandlerStop
 
 

@@ -42,7 +42,9 @@ from bot.localtime import (
 from bot.models import Client, ClientStatus, Clinician, Invitation, InvitePurpose, Program
 from bot.people import identify
 from bot.roster import (
+    attempt_secret,
     audit,
+    configured_attempt_key,
     decline_invitation,
     locked_out,
     open_invitation,
@@ -103,7 +105,8 @@ async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             # Already in: a second link changes nothing; show where they are.
             await _resume_or_menu(update, context, who.client, pack)
             return
-        if await locked_out(session, telegram_user_id=user.id, now=now):
+        secret = await attempt_secret(session, configured_attempt_key(svc.settings))
+        if await locked_out(session, telegram_user_id=user.id, now=now, secret=secret):
             await chat.send_message(pack.join.too_many_tries, reply_markup=help_only_keyboard(pack))
             return
         invitation = (
@@ -112,7 +115,7 @@ async def start_with_token(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             else None
         )
         if invitation is None:
-            record_wrong_token(session, telegram_user_id=user.id, now=now)
+            record_wrong_token(session, telegram_user_id=user.id, now=now, secret=secret)
             await chat.send_message(pack.join.invalid_link, reply_markup=help_only_keyboard(pack))
             return
         program = await session.get(Program, invitation.program_id)

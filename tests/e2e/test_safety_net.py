@@ -279,6 +279,7 @@ async def test_alerts_and_one_clients_history_are_listed_and_every_view_audited(
 async def test_delete_after_an_alert_erases_the_alert_and_the_words_in_it(
     team: tuple[BotHarness, str], content: Content
 ) -> None:
+    # Once resolved; an open alert waits for the team (tests/e2e/test_delete_open_alert.py).
     bot, _ = team
     pack = content.language("en")
     alex = bot.person(CLIENT, "Alex")
@@ -286,6 +287,8 @@ async def test_delete_after_an_alert_erases_the_alert_and_the_words_in_it(
     await _drained(bot)
     rivera = bot.person(CLINICIAN, "Dr. Rivera")
     await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-1])
+    await rivera.press("Resolved", (await bot.sandbox.messages(CLINICIAN))[-2])
+    await rivera.send("Called her, she is safe.")
     await alex.send("/delete")
     (gone,) = await alex.press(pack.account.delete_yes)
     assert gone.text == pack.account.deleted
