@@ -1,8 +1,8 @@
 """/delete: a one-time confirmation, and an erasure that waits for open alerts; a
 deployment's own random secrets (the wrong-invite limiter's HMAC key, when none is set).
 
-Revision ID: 0011_data
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0011_data"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
