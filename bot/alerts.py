@@ -9,6 +9,8 @@ only to clinicians' private chats.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -78,13 +80,40 @@ def _local(program: Program, at: datetime) -> str:
     return at.astimezone(ZoneInfo(program.timezone)).strftime("%a %H:%M")
 
 
-def alert_buttons(content: Content, alert_id: int) -> list[list[dict[str, str]]]:
+def new_token() -> str:
+    """A short random token for an alert's buttons (8 hex digits: guessing is pointless,
+    and callback data stays far below Telegram's 64 bytes)."""
+    return secrets.token_hex(4)
+
+
+def alert_ref(alert: Alert) -> str:
+    """How every button names an alert: "<id>.<token>" (just "<id>" for an alert older
+    than tokens)."""
+    assert alert.id is not None
+    return f"{alert.id}.{alert.token}" if alert.token else str(alert.id)
+
+
+async def alert_from_button(session: AsyncSession, ref: str) -> Alert | None:
+    """The one check of a button's alert reference: the alert it named when it was sent,
+    or None when that alert is gone (erased, or its id now names another alert: the
+    token differs). Callers answer None with "This button is out of date"."""
+    number, _, token = ref.partition(".")
+    if not number.isdigit() or len(number) > 18:
+        return None
+    alert = await session.get(Alert, int(number))
+    if alert is None or not hmac.compare_digest(alert.token.encode(), token.encode()):
+        return None
+    return alert
+
+
+def alert_buttons(content: Content, alert: Alert) -> list[list[dict[str, str]]]:
     staff = content.language(None).alerts.staff
+    ref = alert_ref(alert)
     return [
         [
-            {"text": staff.acknowledge_button, "callback_data": f"al:{alert_id}:a"},
-            {"text": staff.contacted_button, "callback_data": f"al:{alert_id}:c"},
-            {"text": staff.resolved_button, "callback_data": f"al:{alert_id}:r"},
+            {"text": staff.acknowledge_button, "callback_data": f"al:{ref}:a"},
+            {"text": staff.contacted_button, "callback_data": f"al:{ref}:c"},
+            {"text": staff.resolved_button, "callback_data": f"al:{ref}:r"},
         ]
     ]
 
@@ -158,6 +187,7 @@ async def raise_alert(
         evidence=finding.evidence[:EVIDENCE_MAX],
         source=source,
         raised_at=now,
+        token=new_token(),
     )
     session.add(alert)
     await session.flush()
@@ -198,7 +228,7 @@ async def raise_alert(
                 category=category,
                 time=_local(program, now),
             ),
-            [[{"text": staff.open_button, "callback_data": f"alx:{alert.id}"}]],
+            [[{"text": staff.open_button, "callback_data": f"alx:{alert_ref(alert)}"}]],
             now,
         )
     clinicians = (
@@ -218,7 +248,7 @@ async def raise_alert(
             f"clinician:{clinician.id}",
             clinician.telegram_user_id,
             text,
-            alert_buttons(content, alert.id),
+            alert_buttons(content, alert),
             now,
         )
     if client.chat_id is not None:
@@ -321,7 +351,7 @@ async def requeue_detail(
                 due_at=now,
                 payload={
                     "text": text,
-                    "buttons": alert_buttons(content, alert.id),
+                    "buttons": alert_buttons(content, alert),
                     "alert_id": alert.id,
                 },
                 dedupe_key=f"alert:{alert.id}:{reason}:{clinician.id}:{now.isoformat()}",
@@ -339,7 +369,7 @@ async def render_escalation(ctx: RenderContext, item: DueDelivery) -> Outgoing |
     text = await detail_text(
         ctx.session, ctx.content, alert, escalated_minutes=int(item.payload.get("minutes", 0))
     )
-    buttons = alert_buttons(ctx.content, alert.id)  # type: ignore[arg-type]
+    buttons = alert_buttons(ctx.content, alert)
     return Outgoing(
         text, tuple(tuple(Button(b["text"], b["callback_data"]) for b in row) for row in buttons)
     )
@@ -367,7 +397,7 @@ async def render_follow_up(ctx: RenderContext, item: DueDelivery) -> Outgoing | 
     if earlier is not None:
         return Skip("asked already today")
     reply = ctx.content.language(client.language).alerts.reply
-    data = f"fu:{alert.id}:"
+    data = f"fu:{alert_ref(alert)}:"
     return Outgoing(
         reply.followup,
         (

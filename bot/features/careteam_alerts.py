@@ -28,6 +28,7 @@ from bot import client_view, digest  # noqa: F401  (digest: registers its schedu
 from bot.alerts import (
     ACTIONS,
     alert_buttons,
+    alert_from_button,
     alert_line,
     client_history,
     detail_text,
@@ -56,33 +57,47 @@ def _keyboard(content: Content, alert: Alert) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in alert_buttons(content, alert.id)
+            for row in alert_buttons(content, alert)
         ]
     )
 
 
 async def _allowed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str
-) -> tuple[Clinician, Alert] | None:
-    """The presser and the alert, when the presser may act on it; else None (audited)."""
+    update: Update, context: ContextTypes.DEFAULT_TYPE, ref: str
+) -> tuple[Clinician, Alert] | str:
+    """The presser and the alert, when the presser may act on it; else the refusal to
+    answer with (audited): not staff or not their program, or a button that no longer
+    names the alert it named when it was sent."""
     svc = services(context)
+    staff = svc.content.language(None).alerts.staff
     user = update.effective_user
     assert user is not None
     async with session_scope(svc.sessions) as session:
         who = await identify(session, user.id)
-        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
         clinician = who.clinician
-        if clinician is None or alert is None or alert.program_id != clinician.program_id:
+        alert = await alert_from_button(session, ref) if clinician is not None else None
+        refusal = (
+            staff.not_allowed
+            if clinician is None
+            else staff.out_of_date
+            if alert is None
+            else staff.not_allowed
+            if alert.program_id != clinician.program_id
+            else None
+        )
+        if refusal is not None:
             # Logged without the presser's id if they are not staff: nothing about
             # strangers is stored.
             audit(
                 session,
                 actor=f"clinician:{clinician.id}" if clinician else "unknown",
                 action="alert_press_refused",
-                subject=f"alert:{alert_id}"[:64],
+                subject=f"alert:{ref}"[:64],
                 at=datetime.now(UTC),
+                stale=clinician is not None and alert is None,
             )
-            return None
+            return refusal
+        assert clinician is not None and alert is not None
         return clinician, alert
 
 
@@ -90,11 +105,13 @@ async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     query = update.callback_query
     assert query is not None
-    _, alert_id, code = data_fields(query.data, 3)
+    _, ref, code = data_fields(query.data, 3)
     staff = svc.content.language(None).alerts.staff
-    allowed = await _allowed(update, context, alert_id)
-    if allowed is None or code not in ACTIONS:
-        await query.answer(staff.not_allowed, show_alert=True)
+    allowed = await _allowed(update, context, ref)
+    if isinstance(allowed, str) or code not in ACTIONS:
+        await query.answer(
+            allowed if isinstance(allowed, str) else staff.not_allowed, show_alert=True
+        )
         return
     clinician, alert = allowed
     action = ACTIONS[code]
@@ -130,11 +147,11 @@ async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     query = update.callback_query
     assert query is not None
-    _, alert_id = data_fields(query.data, 2)
+    _, ref = data_fields(query.data, 2)
     staff = svc.content.language(None).alerts.staff
-    allowed = await _allowed(update, context, alert_id)
-    if allowed is None:
-        await query.answer(staff.not_allowed, show_alert=True)
+    allowed = await _allowed(update, context, ref)
+    if isinstance(allowed, str):
+        await query.answer(allowed, show_alert=True)
         return
     clinician, alert = allowed
     async with session_scope(svc.sessions) as session:

@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -24,6 +24,8 @@ from bot import safety
 from bot.alerts import (
     FOLLOW_UP_ANSWERS,
     Finding,
+    alert_from_button,
+    alert_ref,
     raise_alert,
     record,
     reopen,
@@ -175,15 +177,14 @@ async def reply_to_alert(
         # They already said they are not safe: the numbers first, then who was told.
         await chat.send_message(card, protect_content=True)
     if alert.tier is AlertTier.urgent and ask_if_safe:
+        ref = alert_ref(alert)
         buttons = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(reply.safe_button, callback_data=f"cr:safe:{alert.id}"),
-                    InlineKeyboardButton(
-                        reply.not_safe_button, callback_data=f"cr:unsafe:{alert.id}"
-                    ),
+                    InlineKeyboardButton(reply.safe_button, callback_data=f"cr:safe:{ref}"),
+                    InlineKeyboardButton(reply.not_safe_button, callback_data=f"cr:unsafe:{ref}"),
                 ],
-                [InlineKeyboardButton(reply.call_button, callback_data=f"cr:call:{alert.id}")],
+                [InlineKeyboardButton(reply.call_button, callback_data=f"cr:call:{ref}")],
             ]
         )
         await chat.send_message(reply.urgent_opening, reply_markup=buttons)
@@ -267,15 +268,33 @@ def send_now(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _own_alert(
-    session: AsyncSession, telegram_user_id: int, alert_id: str
+    session: AsyncSession, telegram_user_id: int, ref: str
 ) -> tuple[Who, Alert | None]:
-    """The presser, and the alert named in the button's data if it is their own (button
-    data can be forged: another client's alert id finds nothing)."""
+    """The presser, and the alert named in the button's data if it still names it and it
+    is their own (button data can be forged: another client's alert finds nothing)."""
     who = await identify(session, telegram_user_id)
-    alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+    alert = await alert_from_button(session, ref)
     if who.client is None or alert is None or alert.client_id != who.client.id:
         return who, None
     return who, alert
+
+
+async def _out_of_date(
+    session: AsyncSession,
+    query: CallbackQuery,
+    chat: Chat,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Who,
+    help_: bool,
+) -> None:
+    """An old or forged alert button changes nothing; one that asked for help still
+    gets the crisis card (help is never withheld because a button is old)."""
+    svc = services(context)
+    pack = svc.content.language(who.language)
+    await query.answer(pack.alerts.reply.out_of_date, show_alert=not help_)
+    if help_:
+        region = await crisis_region(session, who, svc.settings.default_region)
+        await chat.send_message(pack.crisis_card(region), protect_content=True)
 
 
 async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -283,12 +302,15 @@ async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    _, answer, alert_id = data_fields(query.data, 3)
+    _, answer, ref = data_fields(query.data, 3)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        who, alert = await _own_alert(session, user.id, alert_id)
+        who, alert = await _own_alert(session, user.id, ref)
         if who.client is None or alert is None or answer not in ("safe", "unsafe", "call"):
-            await query.answer()  # forged, old or not theirs: change nothing
+            # forged, old or not theirs: change nothing
+            await _out_of_date(
+                session, query, chat, context, who, help_=answer in ("unsafe", "call")
+            )
             return
         program = await session.get(Program, alert.program_id)
         assert program is not None
@@ -340,13 +362,16 @@ async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     svc = services(context)
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    _, alert_id, answer = data_fields(query.data, 3)
+    _, ref, answer = data_fields(query.data, 3)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        who, alert = await _own_alert(session, user.id, alert_id)
+        who, alert = await _own_alert(session, user.id, ref)
         action = FOLLOW_UP_ANSWERS.get(answer)
         if who.client is None or alert is None or not action:
-            await query.answer()  # forged, old or not theirs: change nothing
+            # forged, old or not theirs: change nothing
+            await _out_of_date(
+                session, query, chat, context, who, help_=answer in ("worse", "none")
+            )
             return
         if not await record(session, alert=alert, action=action, clinician=None, now=now):
             await query.answer()

@@ -1,0 +1,116 @@
+"""Alerts that reach the right person, and only once (issue 16, safety defects 1, 2, 12).
+
+- A button names the alert it named when it was sent: an old button whose alert is gone
+  is "out of date" and changes nothing, even where SQLite would reuse the alert's id.
+- The detail of an urgent alert that cannot reach the primary clinician goes on at once
+  (on call, every clinician, admins); if nobody can be reached, the client is told so,
+  after the crisis lines.
+- Repeated messages of one client are grouped into the open alert, answered once, and
+  every copy of an alert shows its new state.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import col, select
+
+from bot.content import Content
+from bot.features.delivery import build_engine, delivery_engine
+from bot.models import Alert, AlertAction
+from bot.scheduling.clock import ManualClock
+from tests.e2e.conftest import CLIENT, CLINICIAN, COLLEAGUE
+from tests.e2e.enrollment_steps import client_row, invite, join_and_set_up
+from tests.harness import BotHarness
+
+URGENT = "honestly i want to kill myself tonight, Maria knows"
+OTHER_CLIENT = 7302
+
+
+async def _drained(bot: BotHarness) -> None:
+    """Everything queued so far is sent: the bot's own drain finishes, then an engine on a
+    clock a minute ahead sends what was paced (one message a second per chat)."""
+    await delivery_engine(bot.application).wait_idle()
+    clock = ManualClock(datetime.now(UTC) + timedelta(minutes=1))
+    await build_engine(bot.services, bot.application.bot, clock=clock).run_once()
+
+
+def _plain(text: str | None) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text or ""))
+
+
+async def _alerts(bot: BotHarness) -> list[Alert]:
+    async with bot.services.sessions() as session:
+        return list((await session.exec(select(Alert).order_by(col(Alert.id)))).all())
+
+
+# --- defect 1: a stale button never acts on another client's alert ----------------------
+
+
+async def test_an_old_acknowledge_button_is_out_of_date_and_the_new_clients_alert_escalates(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    pack = content.language("en")
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send(URGENT)
+    await _drained(bot)
+    old = (await bot.sandbox.messages(CLINICIAN))[-1]
+    stale_acknowledge = old.data_for("Acknowledge")
+    (old_alert,) = await _alerts(bot)
+    old_client_id = old_alert.client_id
+    # Closed with a note, then the client erases everything (the alert with it).
+    await rivera.press("Resolved", old)
+    await rivera.send("Called, she is safe with her sister.")
+    await alex.send("/delete")
+    (gone,) = await alex.press(pack.account.delete_yes)
+    assert gone.text == pack.account.deleted
+    assert await _alerts(bot) == []
+
+    # A new client joins and writes in crisis: on old SQLite, the same client and alert ids.
+    code_b, token = await invite(rivera)
+    bea = bot.person(OTHER_CLIENT, "Bea")
+    await join_and_set_up(bea, token)
+    await bea.send(URGENT)
+    await _drained(bot)
+    (new_alert,) = await _alerts(bot)
+    bea_row = await client_row(bot.services, code_b)
+    assert (bea_row.id, new_alert.id) != (old_client_id, old_alert.id)  # ids never reused
+
+    # The clinician presses Acknowledge on the old message: out of date, nothing changes.
+    await rivera.press_data(stale_acknowledge, old.message_id)
+    answers = await bot.sandbox.callback_answers(CLINICIAN)
+    assert answers[-1]["text"] == pack.alerts.staff.out_of_date
+    async with bot.services.sessions() as session:
+        alert = await session.get(Alert, new_alert.id)
+        actions = (await session.exec(select(AlertAction))).all()
+    assert alert is not None and alert.acknowledged_at is None
+    assert actions == []
+    # Bea's alert still escalates to the rest of the team.
+    engine = build_engine(
+        bot.services,
+        bot.application.bot,
+        clock=ManualClock(new_alert.raised_at + timedelta(minutes=15, seconds=1)),
+    )
+    await engine.run_once()
+    escalated = _plain((await bot.sandbox.messages(COLLEAGUE))[-1].text)
+    assert "Escalated" in escalated and code_b in escalated
+
+
+async def test_an_old_safety_button_changes_nothing_but_still_shows_the_help_lines(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    reply = content.language("en").alerts.reply
+    alex = bot.person(CLIENT, "Alex")
+    first = await alex.send(URGENT)
+    (alert,) = await _alerts(bot)
+    forged = f"cr:unsafe:{alert.id}.{'0' * 8}"  # the right id with another token
+    (card,) = await alex.press_data(forged, first[0].message_id)
+    assert card.text == content.language("en").crisis_card("US")
+    assert (await bot.sandbox.callback_answers(CLIENT))[-1]["text"] == reply.out_of_date
+    (after,) = await _alerts(bot)
+    assert not after.high_priority  # nothing was recorded
