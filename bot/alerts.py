@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +38,7 @@ from bot.scheduling.rendering import (
     Outgoing,
     RenderContext,
     Skip,
+    register_failure_hook,
     register_renderer,
 )
 
@@ -62,6 +64,17 @@ FOLLOW_UP_ANSWERS = {
     "reached": "followup_reached",
     "none": "followup_not_reached",
 }
+# Told to the client when no one on the care team could be reached (every copy of the
+# alert failed for good): the crisis lines first, then that plain fact.
+UNREACHED = register_kind(
+    Kind(
+        "alert_unreached",
+        Rule.at_least_once,
+        grace=None,
+        needs_active_client=False,
+        max_attempts=None,
+    )
+)
 EVIDENCE_MAX = 300
 ACTIONS = {"a": "acknowledged", "c": "contacted", "r": "resolved"}
 
@@ -485,3 +498,148 @@ async def client_history(session: AsyncSession, *, client: Client, limit: int = 
             )
         ).all()
     )
+
+
+# --- a copy that cannot be delivered goes on to someone else ------------------------------
+
+# A copy in these states reaches (or is about to reach) its clinician.
+_HELD = (
+    DeliveryStatus.pending,
+    DeliveryStatus.claimed,
+    DeliveryStatus.sending,
+    DeliveryStatus.sent,
+)
+
+
+async def detail_copies(session: AsyncSession, alert_id: int) -> list[Delivery]:
+    """The alert's detail messages to clinicians' private chats, oldest first (not the
+    group post, the client's messages or escalations due later)."""
+    return list(
+        (
+            await session.exec(
+                select(Delivery)
+                .where(
+                    col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                    Delivery.kind == ALERT.name,
+                    col(Delivery.recipient_chat_id) > 0,
+                )
+                .order_by(col(Delivery.id))
+            )
+        ).all()
+    )
+
+
+async def reroute_failed_copy(
+    connection: AsyncConnection, content: Content, item: DueDelivery, now: datetime
+) -> None:
+    """A detail copy failed for good (blocked bot, chat not found, deactivated account).
+
+    Unless someone else holds the detail (or is about to), it goes at once to the next
+    people who have not had it: the clinicians on call, then every active clinician of
+    the program, then its admins. When nobody is left, the client is told the truth,
+    after the crisis lines. Runs in the transaction that records the failure."""
+    alert_id = item.payload.get("alert_id")
+    if not isinstance(alert_id, int) or item.recipient_chat_id < 0:
+        return  # the group post carries no detail: the private copies are what count
+    async with AsyncSession(
+        bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+    ) as session:
+        # Locked: two copies failing at once on PostgreSQL decide one after the other.
+        alert = await session.get(Alert, alert_id, with_for_update=True)
+        if alert is None or alert.resolved_at is not None:
+            return
+        latest: dict[int, Delivery] = {}
+        for copy in await detail_copies(session, alert_id):
+            latest[copy.recipient_chat_id] = copy
+        if any(copy.status in _HELD for copy in latest.values()):
+            return  # someone has it; if their copy fails too, that failure decides again
+        clinicians = (
+            await session.exec(
+                select(Clinician)
+                .where(
+                    Clinician.program_id == alert.program_id,
+                    col(Clinician.active).is_(True),
+                    col(Clinician.telegram_user_id).is_not(None),
+                )
+                .order_by(col(Clinician.id))
+            )
+        ).all()
+        untried = [c for c in clinicians if c.telegram_user_id not in latest]
+        for level in (
+            [c for c in untried if c.on_call],
+            untried,
+            [c for c in untried if c.role is ClinicianRole.admin],
+        ):
+            if level:
+                staff = content.language(None).alerts.staff
+                text = staff.rerouted + "\n" + await detail_text(session, content, alert)
+                for clinician in level:
+                    assert clinician.telegram_user_id is not None
+                    session.add(
+                        Delivery(
+                            kind=ALERT.name,
+                            recipient_chat_id=clinician.telegram_user_id,
+                            client_id=alert.client_id,
+                            due_at=now,
+                            payload={
+                                "text": text,
+                                "buttons": alert_buttons(content, alert),
+                                "alert_id": alert_id,
+                            },
+                            dedupe_key=f"alert:{alert_id}:reroute:{clinician.id}",
+                            created_at=now,
+                        )
+                    )
+                await session.flush()
+                return
+        client = await session.get(Client, alert.client_id)
+        if client is None or client.chat_id is None:
+            return
+        session.add(
+            Delivery(
+                kind=UNREACHED.name,
+                recipient_chat_id=client.chat_id,
+                client_id=client.id,
+                due_at=now,
+                payload={"alert_id": alert_id},
+                dedupe_key=f"alert:{alert_id}:unreached",
+                created_at=now,
+            )
+        )
+        await session.flush()
+
+
+register_failure_hook(ALERT.name, reroute_failed_copy)
+
+
+async def team_reachable(session: AsyncSession, alert: Alert) -> bool:
+    """Whether anything of the alert is on its way to the care team (a clinician's copy
+    or the group post): what the client may be told."""
+    row = (
+        await session.exec(
+            select(Delivery.id).where(
+                col(Delivery.dedupe_key).startswith(f"alert:{alert.id}:"),
+                Delivery.kind == ALERT.name,
+                col(Delivery.status).in_(_HELD),
+            )
+        )
+    ).first()
+    return row is not None
+
+
+def unreached_text(content: Content, client: Client, program: Program) -> str:
+    """The crisis lines first, then: nobody on the care team could be reached."""
+    pack = content.language(client.language)
+    return pack.crisis_card(program.region) + "\n\n" + pack.alerts.reply.team_unreached
+
+
+async def render_unreached(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
+    client = ctx.client(item)
+    if client is None:
+        return Skip("client erased")
+    program = await ctx.session.get(Program, client.program_id)
+    assert program is not None
+    return Outgoing(unreached_text(ctx.content, client, program))
+
+
+register_renderer(UNREACHED.name, render_unreached)

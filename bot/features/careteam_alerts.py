@@ -27,6 +27,7 @@ from telegram.ext import (
 from bot import client_view, digest  # noqa: F401  (digest: registers its schedule)
 from bot.alerts import (
     ACTIONS,
+    ESCALATION,
     alert_buttons,
     alert_from_button,
     alert_line,
@@ -43,6 +44,7 @@ from bot.keyboards import PRIVATE_NEW, data_fields
 from bot.models import Alert, Clinician, ClinicianRole, Delivery, DeliveryStatus, Program
 from bot.people import identify
 from bot.roster import audit, find_client_by_code
+from bot.scheduling.kinds import ALERT
 from bot.services import AnyApplication, services
 
 log = logging.getLogger(__name__)
@@ -221,6 +223,8 @@ async def refresh_everywhere(context: ContextTypes.DEFAULT_TYPE, alert_id: int) 
             await session.exec(
                 select(Delivery).where(
                     col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                    # The care team's copies, never the client's own messages about it.
+                    col(Delivery.kind).in_([ALERT.name, ESCALATION.name]),
                     Delivery.status == DeliveryStatus.sent,
                     col(Delivery.telegram_message_id).is_not(None),
                     col(Delivery.recipient_chat_id) > 0,  # private chats, not the group

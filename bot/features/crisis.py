@@ -30,6 +30,8 @@ from bot.alerts import (
     record,
     reopen,
     requeue_detail,
+    team_reachable,
+    unreached_text,
 )
 from bot.content import LanguagePack, render
 from bot.db import session_scope
@@ -170,6 +172,8 @@ async def reply_to_alert(
         assert program is not None
         plan = await _safety_plan(session, client, svc.content.language(client.language))
         aftercare = await _aftercare_plan(session, client, svc.content.language(client.language))
+        # Say only what is true: nothing on its way to anyone means nobody was told.
+        reachable = await team_reachable(session, alert)
     pack = svc.content.language(client.language)
     reply = pack.alerts.reply
     card = pack.crisis_card(program.region)
@@ -191,7 +195,9 @@ async def reply_to_alert(
         await chat.send_message(card, protect_content=True)
     if alert.tier is AlertTier.urgent:
         told = (
-            reply.told_on_call
+            reply.team_unreached
+            if not reachable
+            else reply.told_on_call
             if program.on_call_24_7
             else render(reply.told_no_on_call, hours=program.care_team_hours or reply.later_today)
         )
@@ -201,7 +207,9 @@ async def reply_to_alert(
         if aftercare:
             await chat.send_message(aftercare, protect_content=True)
         return
-    parts = [reply.same_day]
+    if not reachable:
+        await chat.send_message(unreached_text(svc.content, client, program), protect_content=True)
+    parts = [reply.same_day] if reachable else []
     if alert.category == "high_craving":
         parts.append(reply.same_day_craving)
     elif alert.category == "relapse_or_use":
@@ -209,7 +217,7 @@ async def reply_to_alert(
     await chat.send_message(
         "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
     )
-    if alert.category in _CARD_WITH_SAME_DAY:
+    if alert.category in _CARD_WITH_SAME_DAY and reachable:
         await chat.send_message(card, protect_content=True)
 
 

@@ -19,10 +19,10 @@ from sqlmodel import col, select
 
 from bot.content import Content
 from bot.features.delivery import build_engine, delivery_engine
-from bot.models import Alert, AlertAction
+from bot.models import Alert, AlertAction, Clinician, Program
 from bot.scheduling.clock import ManualClock
-from tests.e2e.conftest import CLIENT, CLINICIAN, COLLEAGUE
-from tests.e2e.enrollment_steps import client_row, invite, join_and_set_up
+from tests.e2e.conftest import ADMIN, CLIENT, CLINICIAN, COLLEAGUE, GROUP
+from tests.e2e.enrollment_steps import admin, client_row, clinician_row, invite, join_and_set_up
 from tests.harness import BotHarness
 
 URGENT = "honestly i want to kill myself tonight, Maria knows"
@@ -34,6 +34,14 @@ async def _drained(bot: BotHarness) -> None:
     clock a minute ahead sends what was paced (one message a second per chat)."""
     await delivery_engine(bot.application).wait_idle()
     clock = ManualClock(datetime.now(UTC) + timedelta(minutes=1))
+    await build_engine(bot.services, bot.application.bot, clock=clock).run_once()
+
+
+async def _dispatched(bot: BotHarness, seconds: int = 10) -> None:
+    """The drain the message started, then one dispatch a few seconds later (what one
+    message a second per chat held back): far before any escalation is due."""
+    await delivery_engine(bot.application).wait_idle()
+    clock = ManualClock(datetime.now(UTC) + timedelta(seconds=seconds))
     await build_engine(bot.services, bot.application.bot, clock=clock).run_once()
 
 
@@ -114,3 +122,76 @@ async def test_an_old_safety_button_changes_nothing_but_still_shows_the_help_lin
     assert (await bot.sandbox.callback_answers(CLIENT))[-1]["text"] == reply.out_of_date
     (after,) = await _alerts(bot)
     assert not after.high_priority  # nothing was recorded
+
+
+# --- defect 2: an unreachable clinician does not swallow the alert -----------------------
+
+
+async def test_a_primary_who_blocked_the_bot_is_passed_over_in_the_same_dispatch(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, code = team
+    staff = content.language("en").alerts.staff
+    await bot.sandbox.block(CLINICIAN)
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _dispatched(bot)
+    refused = [r for r in await bot.sandbox.requests("sendMessage") if r.get("error_code") == 403]
+    assert refused, "the primary clinician's copy was refused"
+    for other in (COLLEAGUE, ADMIN):
+        detail = _plain((await bot.sandbox.messages(other))[-1].text)
+        assert code in detail and "kill myself" in detail, other
+        assert "Escalated" not in detail
+        assert _plain(staff.rerouted) in detail
+    # Their Acknowledge works (and stops the escalation).
+    chen = bot.person(COLLEAGUE, "Dr. Chen")
+    await chen.press("Acknowledge", (await bot.sandbox.messages(COLLEAGUE))[-1])
+    (alert,) = await _alerts(bot)
+    assert alert.acknowledged_at is not None
+
+
+async def test_an_on_call_clinician_comes_before_the_rest_of_the_team(
+    team: tuple[BotHarness, str],
+) -> None:
+    bot, code = team
+    chen = await clinician_row(bot.services, COLLEAGUE)
+    status, _, err = await admin(bot, "clinician", "on-call", str(chen.id), "on")
+    assert status == 0, err
+    await bot.sandbox.block(CLINICIAN)
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _dispatched(bot)
+    assert code in _plain((await bot.sandbox.messages(COLLEAGUE))[-1].text)
+    # The admin is not disturbed while the one on call has it.
+    assert all(code not in _plain(m.text) for m in await bot.sandbox.messages(ADMIN))
+
+
+async def test_when_nobody_can_be_reached_the_client_is_told_after_the_crisis_lines(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    pack = content.language("en")
+    for chat in (CLINICIAN, COLLEAGUE, ADMIN, GROUP):
+        await bot.sandbox.block(chat)
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send(URGENT)
+    await _dispatched(bot)
+    told = (await alex.messages())[-1]
+    assert told.text.startswith(pack.crisis_card("US"))
+    assert told.text.endswith(pack.alerts.reply.team_unreached)
+
+
+async def test_with_no_clinician_to_send_to_the_client_is_not_told_the_team_knows(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    pack = content.language("en")
+    async with bot.services.sessions() as session:
+        for row in (await session.exec(select(Clinician))).all():
+            row.active = False
+        program = (await session.exec(select(Program))).one()
+        program.care_team_chat_id = None
+        await session.commit()
+    replies = await bot.person(CLIENT, "Alex").send(URGENT)
+    texts = [r.text for r in replies]
+    assert texts[1] == pack.crisis_card("US")  # the help lines come before the news
+    assert pack.alerts.reply.team_unreached in texts
+    assert all("care team now" not in (t or "") for t in texts)
