@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,6 +76,15 @@ UNREACHED = register_kind(
         max_attempts=None,
     )
 )
+# A later message added to an open alert: a short note to whoever holds the alert (at
+# most one a minute per clinician: a burst of fifty messages is one or two notes).
+MORE = register_kind(
+    Kind("alert_more", Rule.at_least_once, grace=None, needs_active_client=False, max_attempts=None)
+)
+# A flagged message while an alert of the same or a higher tier is open (raised this
+# long ago at most) is added to that alert instead of raising a new one.
+GROUP_WINDOW = timedelta(hours=24)
+RANK = {AlertTier.same_day: 1, AlertTier.urgent: 2}
 EVIDENCE_MAX = 300
 ACTIONS = {"a": "acknowledged", "c": "contacted", "r": "resolved"}
 
@@ -147,7 +157,10 @@ async def detail_text(
         )
     ).all()
     lines = []
+    more = [a for a in actions if a.action == "more"]
     for action in actions:
+        if action.action == "more":
+            continue
         who = "client"
         if action.clinician_id is not None:
             clinician = await session.get(Clinician, action.clinician_id)
@@ -158,6 +171,16 @@ async def detail_text(
                 action=staff.actions[action.action],
                 who=who,
                 time=_local(program, action.at),
+            )
+        )
+    if more:
+        # Grouped messages in one line, however many: the message stays short.
+        lines.append(
+            render(
+                staff.more_line,
+                count=len(more),
+                time=_local(program, more[-1].at),
+                evidence=(more[-1].detail or "")[:EVIDENCE_MAX],
             )
         )
     if alert.resolution_note:
@@ -178,6 +201,33 @@ async def detail_text(
     return text
 
 
+async def group_post_text(session: AsyncSession, content: Content, alert: Alert) -> str:
+    """The care-team group's post of an urgent alert, with its state: pseudonym, tier,
+    category, time and state only — never a name or the client's words."""
+    staff = content.language(None).alerts.staff
+    program = await session.get(Program, alert.program_id)
+    client = await session.get(Client, alert.client_id)
+    assert program is not None and client is not None
+    state = (
+        staff.state_resolved
+        if alert.resolved_at is not None
+        else staff.state_acknowledged
+        if alert.acknowledged_at is not None
+        else staff.state_open
+    )
+    return (
+        render(
+            staff.group,
+            tier=staff.tiers[alert.tier.value],
+            code=client.code,
+            category=staff.categories.get(alert.category, alert.category),
+            time=_local(program, alert.raised_at),
+        )
+        + "\n"
+        + render(staff.group_status, state=state)
+    )
+
+
 async def raise_alert(
     session: AsyncSession,
     *,
@@ -187,10 +237,19 @@ async def raise_alert(
     now: datetime,
     source: str = "message",
 ) -> Alert:
-    """Record an alert and queue everything it sends, in the caller's transaction."""
+    """Record an alert and queue everything it sends, in the caller's transaction.
+
+    While an alert of the same or a higher tier is open for the client, the finding is
+    added to that alert (and shown to whoever holds it) and that alert is returned: a
+    burst of messages, or one check-in's several flags, is one alert, one group post and
+    one escalation. Only a more urgent finding raises a new alert."""
     assert client.id is not None
     program = await session.get(Program, client.program_id)
     assert program is not None
+    open_ = await open_alert_for(session, client_id=client.id, tier=finding.tier, now=now)
+    if open_ is not None:
+        await add_to_alert(session, alert=open_, finding=finding, now=now)
+        return open_
     alert = Alert(
         program_id=program.id,
         client_id=client.id,
@@ -643,3 +702,118 @@ async def render_unreached(ctx: RenderContext, item: DueDelivery) -> Outgoing | 
 
 
 register_renderer(UNREACHED.name, render_unreached)
+
+
+# --- grouping a later message into the open alert ------------------------------------------
+
+
+async def open_alert_for(
+    session: AsyncSession, *, client_id: int, tier: AlertTier, now: datetime
+) -> Alert | None:
+    """The client's open alert a finding of `tier` belongs to: unresolved, raised within
+    GROUP_WINDOW, of the same or a higher tier (the most urgent, then the latest)."""
+    rows = (
+        await session.exec(
+            select(Alert).where(
+                Alert.client_id == client_id,
+                col(Alert.resolved_at).is_(None),
+                col(Alert.raised_at) > now - GROUP_WINDOW,
+            )
+        )
+    ).all()
+    fitting = [a for a in rows if RANK[a.tier] >= RANK[tier]]
+    if not fitting:
+        return None
+    return max(fitting, key=lambda a: (RANK[a.tier], a.raised_at, a.id or 0))
+
+
+async def holders(session: AsyncSession, alert_id: int) -> set[int]:
+    """The private chats the alert's detail went (or is going) to, escalations included."""
+    rows = (
+        await session.exec(
+            select(Delivery.recipient_chat_id, Delivery.kind, Delivery.status).where(
+                col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                col(Delivery.kind).in_([ALERT.name, ESCALATION.name]),
+                col(Delivery.recipient_chat_id) > 0,
+            )
+        )
+    ).all()
+    return {
+        chat
+        for chat, kind, status in rows
+        if status == DeliveryStatus.sent or (kind == ALERT.name and status in _HELD)
+    }
+
+
+async def add_to_alert(
+    session: AsyncSession, *, alert: Alert, finding: Finding, now: datetime
+) -> None:
+    """Add a later finding to an open alert: recorded (its words sealed, like the
+    evidence) and a short note queued to each holder, at most one a minute each."""
+    assert alert.id is not None
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            clinician_id=None,
+            action="more",
+            at=now,
+            detail=finding.evidence[:EVIDENCE_MAX],
+        )
+    )
+    minute = int(now.timestamp() // 60)
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for chat in sorted(await holders(session, alert.id)):
+        await session.exec(  # type: ignore[call-overload]
+            insert(table)
+            .values(
+                kind=MORE.name,
+                recipient_chat_id=chat,
+                client_id=alert.client_id,
+                due_at=now,
+                available_at=now,
+                payload={"alert_id": alert.id, "category": finding.category},
+                status=DeliveryStatus.pending.value,
+                attempts=0,
+                dedupe_key=f"alert:{alert.id}:more:{chat}:{minute}",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+
+
+async def render_more(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
+    """The holder's note, rendered when sent: the latest words added, never a name."""
+    alert = await ctx.session.get(Alert, item.payload.get("alert_id"))
+    if alert is None:
+        return Skip("alert erased")
+    if alert.resolved_at is not None:
+        return Skip("alert resolved")
+    latest = (
+        await ctx.session.exec(
+            select(AlertAction)
+            .where(AlertAction.alert_id == alert.id, AlertAction.action == "more")
+            .order_by(col(AlertAction.at).desc(), col(AlertAction.id).desc())
+        )
+    ).first()
+    program = await ctx.session.get(Program, alert.program_id)
+    client = await ctx.session.get(Client, alert.client_id)
+    if latest is None or program is None or client is None:
+        return Skip("nothing added")
+    staff = ctx.content.language(None).alerts.staff
+    category = str(item.payload.get("category") or alert.category)
+    text = render(
+        staff.more_note,
+        code=client.code,
+        category=staff.categories.get(category, category),
+        time=_local(program, latest.at),
+        evidence=(latest.detail or "")[:EVIDENCE_MAX],
+    )
+    buttons = alert_buttons(ctx.content, alert)
+    return Outgoing(
+        text, tuple(tuple(Button(b["text"], b["callback_data"]) for b in row) for row in buttons)
+    )
+
+
+register_renderer(MORE.name, render_more)

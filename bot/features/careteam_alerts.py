@@ -31,8 +31,10 @@ from bot.alerts import (
     alert_buttons,
     alert_from_button,
     alert_line,
+    alert_ref,
     client_history,
     detail_text,
+    group_post_text,
     open_alerts,
     record,
 )
@@ -167,7 +169,7 @@ async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             alert_id=alert.id,
         )
     try:
-        await context.bot.send_message(
+        sent = await context.bot.send_message(
             query.from_user.id,
             text,
             protect_content=True,
@@ -176,6 +178,23 @@ async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except Forbidden:
         await query.answer(staff.not_allowed, show_alert=True)
         return
+    # Recorded like the copies the outbox sent, so a later press updates this one too.
+    now = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        session.add(
+            Delivery(
+                kind=ALERT.name,
+                recipient_chat_id=query.from_user.id,
+                client_id=alert.client_id,
+                due_at=now,
+                payload={"alert_id": alert.id, "opened": True},
+                status=DeliveryStatus.sent,
+                sent_at=now,
+                telegram_message_id=sent.message_id,
+                dedupe_key=f"alert:{alert.id}:opened:{clinician.id}:{sent.message_id}",
+                created_at=now,
+            )
+        )
     await query.answer(staff.sent_to_private)
 
 
@@ -213,32 +232,44 @@ async def resolution_note(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def refresh_everywhere(context: ContextTypes.DEFAULT_TYPE, alert_id: int) -> None:
-    """Show the alert's new state on every private message it was sent as."""
+    """Show the alert's new state on every copy of it: each clinician's private message
+    (sent, escalated, rerouted or opened from the group) with the detail, and the group
+    post with its state (still no name and no words there)."""
     svc = services(context)
     async with svc.sessions() as session:
         alert = await session.get(Alert, alert_id)
         assert alert is not None
         text = await detail_text(session, svc.content, alert)
+        group_text = await group_post_text(session, svc.content, alert)
         sent = (
             await session.exec(
                 select(Delivery).where(
                     col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
-                    # The care team's copies, never the client's own messages about it.
+                    # The care team's copies, never the client's own messages about it
+                    # nor the short notes of grouped messages.
                     col(Delivery.kind).in_([ALERT.name, ESCALATION.name]),
                     Delivery.status == DeliveryStatus.sent,
                     col(Delivery.telegram_message_id).is_not(None),
-                    col(Delivery.recipient_chat_id) > 0,  # private chats, not the group
                 )
             )
         ).all()
     keyboard = _keyboard(svc.content, alert)
+    staff = svc.content.language(None).alerts.staff
+    group_keyboard = (
+        None
+        if alert.resolved_at is not None
+        else InlineKeyboardMarkup(
+            [[InlineKeyboardButton(staff.open_button, callback_data=f"alx:{alert_ref(alert)}")]]
+        )
+    )
     for delivery in sent:
+        private = delivery.recipient_chat_id > 0
         try:
             await context.bot.edit_message_text(
-                text,
+                text if private else group_text,
                 chat_id=delivery.recipient_chat_id,
                 message_id=delivery.telegram_message_id,
-                reply_markup=keyboard,
+                reply_markup=keyboard if private else group_keyboard,
             )
         except (BadRequest, Forbidden) as exc:  # unchanged, deleted, or blocked: fine
             log.info("alert %s not refreshed in one chat: %s", alert_id, exc)

@@ -7,8 +7,9 @@ the safety screen finds concerning all lead here, before any other handler runs.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -165,8 +166,18 @@ async def reply_to_alert(
 ) -> None:
     """What the client reads at once when an alert is raised about them (a screened
     message, a check-in answer): for urgent, "are you safe?", the card, who was told and
-    their safety plan; for same day, what happens next and, where it fits, the card."""
+    their safety plan; for same day, what happens next and, where it fits, the card.
+
+    A later message grouped into the same alert is not answered with all of it again: a
+    short "I got this too" at most once a minute (a burst of fifty messages gets one
+    reply, not fifty cards). "I'm not safe" (ask_if_safe=False) always gets the card."""
     svc = services(context)
+    kind = await _reply_kind(svc.sessions, alert, full=not ask_if_safe)
+    if kind != "full":
+        if kind == "ack":
+            pack = svc.content.language(client.language)
+            await chat.send_message(pack.alerts.reply.repeat_ack)
+        return
     async with svc.sessions() as session:
         program = await session.get(Program, client.program_id)
         assert program is not None
@@ -219,6 +230,32 @@ async def reply_to_alert(
     )
     if alert.category in _CARD_WITH_SAME_DAY and reachable:
         await chat.send_message(card, protect_content=True)
+
+
+# A later message of a burst gets the short acknowledgement at most this often.
+ACK_EVERY = timedelta(minutes=1)
+# A message grouped into an alert whose full reply is older than this gets it again.
+REPLY_AGAIN = timedelta(minutes=30)
+
+
+async def _reply_kind(
+    sessions: async_sessionmaker[AsyncSession], alert: Alert, *, full: bool
+) -> str:
+    """ "full" when the client gets the whole reply about this alert now (the first time,
+    or `full`), "ack" for the short acknowledgement, "none" within a minute of the last
+    one. Recorded on the alert, so a burst is answered once whichever worker handles it."""
+    now = datetime.now(UTC)
+    async with session_scope(sessions) as session:
+        row = await session.get(Alert, alert.id)
+        if row is None:
+            return "full"
+        if row.client_replied_at is None or full or now - row.client_replied_at >= REPLY_AGAIN:
+            row.client_replied_at = now
+            return "full"
+        if row.client_acked_at is not None and now - row.client_acked_at < ACK_EVERY:
+            return "none"
+        row.client_acked_at = now
+        return "ack"
 
 
 # Same-day findings whose reply carries the crisis card too (mood, suicide, safety).

@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
+from bot.alerts import Finding, raise_alert
 from bot.content import Content
 from bot.features.delivery import build_engine, delivery_engine
-from bot.models import Alert, AlertAction, Clinician, Program
+from bot.models import Alert, AlertAction, AlertTier, Clinician, Program
 from bot.scheduling.clock import ManualClock
+from bot.telegram_sandbox.driver import SentMessage
 from tests.e2e.conftest import ADMIN, CLIENT, CLINICIAN, COLLEAGUE, GROUP
 from tests.e2e.enrollment_steps import admin, client_row, clinician_row, invite, join_and_set_up
 from tests.harness import BotHarness
@@ -195,3 +197,129 @@ async def test_with_no_clinician_to_send_to_the_client_is_not_told_the_team_know
     assert texts[1] == pack.crisis_card("US")  # the help lines come before the news
     assert pack.alerts.reply.team_unreached in texts
     assert all("care team now" not in (t or "") for t in texts)
+
+
+# --- defect 12: one alert per crisis, answered once, every copy current --------------------
+
+
+def _group_posts(events: list[SentMessage]) -> list[SentMessage]:
+    return [m for m in events if m.event == "sent"]
+
+
+async def test_a_second_message_is_added_to_the_open_alert_and_shown_to_its_holder(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, code = team
+    reply = content.language("en").alerts.reply
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send(URGENT)
+    await _drained(bot)
+    (ack,) = await alex.send("i still want to die")
+    assert ack.text == reply.repeat_ack  # short, and not the whole crisis reply again
+    await _drained(bot)
+    assert len(await _alerts(bot)) == 1
+    assert len(_group_posts(await bot.sandbox.messages(GROUP))) == 1
+    note = _plain((await bot.sandbox.messages(CLINICIAN))[-1].text)
+    assert code in note and "wrote again" in note and "still want to die" in note
+    # The detail, as any press shows it, counts what was added.
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    (edited,) = await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-2])
+    assert "Client wrote again 1 time(s)" in _plain(edited.text)
+
+
+async def test_only_a_more_urgent_message_raises_a_new_alert(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, _ = team
+    pack = content.language("en")
+    alex = bot.person(CLIENT, "Alex")
+    await alex.send("i drank last night after 30 days")
+    await alex.send("i drank again today")  # same day again: added to the first
+    assert len(await _alerts(bot)) == 1
+    replies = await alex.send(URGENT)  # more urgent: a new alert and the whole reply
+    assert [r.text for r in replies][:2] == [
+        pack.alerts.reply.urgent_opening,
+        pack.crisis_card("US"),
+    ]
+    assert [a.tier.value for a in await _alerts(bot)] == ["same_day", "urgent"]
+    (ack,) = await alex.send("i drank a lot tonight")  # less urgent: added to the urgent one
+    assert ack.text == pack.alerts.reply.repeat_ack
+    assert len(await _alerts(bot)) == 2
+
+
+async def test_a_burst_of_fifty_messages_is_one_alert_answered_once(
+    team: tuple[BotHarness, str], content: Content
+) -> None:
+    bot, code = team
+    pack = content.language("en")
+    alex = bot.person(CLIENT, "Alex")
+    started = datetime.now(UTC)
+    replies = []
+    for n in range(50):
+        replies += await alex.send(f"i want to end it all tonight {n}")
+    minutes = int((datetime.now(UTC) - started).total_seconds() // 60)
+    texts = [r.text for r in replies]
+    assert texts.count(pack.crisis_card("US")) == 1
+    assert texts.count(pack.alerts.reply.urgent_opening) == 1
+    assert 1 <= texts.count(pack.alerts.reply.repeat_ack) <= 1 + minutes
+    assert len(texts) <= 4 + 1 + minutes  # nothing else: 49 messages, one short answer
+    (alert,) = await _alerts(bot)
+    await _drained(bot)
+    assert len(_group_posts(await bot.sandbox.messages(GROUP))) == 1
+    # One escalation per colleague, not fifty.
+    engine = build_engine(
+        bot.services,
+        bot.application.bot,
+        clock=ManualClock(alert.raised_at + timedelta(minutes=15, seconds=1)),
+    )
+    await engine.run_once()
+    escalations = [
+        m for m in await bot.sandbox.messages(COLLEAGUE) if "Escalated" in (m.text or "")
+    ]
+    assert len(escalations) == 1 and code in escalations[0].text
+
+
+async def test_every_copy_of_an_alert_shows_that_it_was_acknowledged(
+    team: tuple[BotHarness, str],
+) -> None:
+    bot, code = team
+    await bot.person(CLIENT, "Alex").send(URGENT)
+    await _drained(bot)
+    (post,) = _group_posts(await bot.sandbox.messages(GROUP))
+    chen = bot.person(COLLEAGUE, "Dr. Chen")
+    await chen.press_data(post.data_for("Open details"), post.message_id)
+    opened = (await bot.sandbox.messages(COLLEAGUE))[-1]
+    assert code in opened.text and "kill myself" in opened.text
+    rivera = bot.person(CLINICIAN, "Dr. Rivera")
+    await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-1])
+    # Chen's copy and the group post now say so.
+    chens = [m for m in await bot.sandbox.events(COLLEAGUE) if m.message_id == opened.message_id]
+    assert chens[-1].event == "edited" and "Acknowledged by Dr. Rivera" in _plain(chens[-1].text)
+    posts = [m for m in await bot.sandbox.events(GROUP) if m.message_id == post.message_id]
+    assert posts[-1].event == "edited"
+    group_text = _plain(posts[-1].text)
+    assert "Status: acknowledged" in group_text and code in group_text
+    assert "kill" not in group_text and "Alex" not in group_text
+
+
+async def test_one_check_in_with_two_same_day_flags_raises_one_alert(
+    team: tuple[BotHarness, str],
+) -> None:
+    bot, code = team
+    row = await client_row(bot.services, code)
+    now = datetime.now(UTC)
+    async with bot.services.sessions() as session:
+        for category in ("high_craving", "relapse_or_use"):
+            await raise_alert(
+                session,
+                content=bot.services.content,
+                client=row,
+                now=now,
+                finding=Finding(AlertTier.same_day, category, "checkin", "check-in answer"),
+                source="checkin",
+            )
+        await session.commit()
+    (alert,) = await _alerts(bot)
+    async with bot.services.sessions() as session:
+        added = (await session.exec(select(AlertAction))).all()
+    assert alert.category == "high_craving" and [a.action for a in added] == ["more"]
