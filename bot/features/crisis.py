@@ -225,9 +225,10 @@ async def reply_to_alert(
         parts.append(reply.same_day_craving)
     elif alert.category == "relapse_or_use":
         parts.append(reply.same_day_use)
-    await chat.send_message(
-        "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
-    )
+    if parts:
+        await chat.send_message(
+            "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
+        )
     if alert.category in _CARD_WITH_SAME_DAY and reachable:
         await chat.send_message(card, protect_content=True)
 
