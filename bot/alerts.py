@@ -9,11 +9,15 @@ only to clinicians' private chats.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +40,7 @@ from bot.scheduling.rendering import (
     Outgoing,
     RenderContext,
     Skip,
+    register_failure_hook,
     register_renderer,
 )
 
@@ -61,6 +66,26 @@ FOLLOW_UP_ANSWERS = {
     "reached": "followup_reached",
     "none": "followup_not_reached",
 }
+# Told to the client when no one on the care team could be reached (every copy of the
+# alert failed for good): the crisis lines first, then that plain fact.
+UNREACHED = register_kind(
+    Kind(
+        "alert_unreached",
+        Rule.at_least_once,
+        grace=None,
+        needs_active_client=False,
+        max_attempts=None,
+    )
+)
+# A later message added to an open alert: a short note to whoever holds the alert (at
+# most one a minute per clinician: a burst of fifty messages is one or two notes).
+MORE = register_kind(
+    Kind("alert_more", Rule.at_least_once, grace=None, needs_active_client=False, max_attempts=None)
+)
+# A flagged message while an alert of the same or a higher tier is open (raised this
+# long ago at most) is added to that alert instead of raising a new one.
+GROUP_WINDOW = timedelta(hours=24)
+RANK = {AlertTier.same_day: 1, AlertTier.urgent: 2}
 EVIDENCE_MAX = 300
 ACTIONS = {"a": "acknowledged", "c": "contacted", "r": "resolved"}
 
@@ -81,13 +106,40 @@ def _local(program: Program, at: datetime) -> str:
     return clock_time(at.astimezone(ZoneInfo(program.timezone)), day=True)
 
 
-def alert_buttons(content: Content, alert_id: int) -> list[list[dict[str, str]]]:
+def new_token() -> str:
+    """A short random token for an alert's buttons (8 hex digits: guessing is pointless,
+    and callback data stays far below Telegram's 64 bytes)."""
+    return secrets.token_hex(4)
+
+
+def alert_ref(alert: Alert) -> str:
+    """How every button names an alert: "<id>.<token>" (just "<id>" for an alert older
+    than tokens)."""
+    assert alert.id is not None
+    return f"{alert.id}.{alert.token}" if alert.token else str(alert.id)
+
+
+async def alert_from_button(session: AsyncSession, ref: str) -> Alert | None:
+    """The one check of a button's alert reference: the alert it named when it was sent,
+    or None when that alert is gone (erased, or its id now names another alert: the
+    token differs). Callers answer None with "This button is out of date"."""
+    number, _, token = ref.partition(".")
+    if not number.isdigit() or len(number) > 18:
+        return None
+    alert = await session.get(Alert, int(number))
+    if alert is None or not hmac.compare_digest(alert.token.encode(), token.encode()):
+        return None
+    return alert
+
+
+def alert_buttons(content: Content, alert: Alert) -> list[list[dict[str, str]]]:
     staff = content.language(None).alerts.staff
+    ref = alert_ref(alert)
     return [
         [
-            {"text": staff.acknowledge_button, "callback_data": f"al:{alert_id}:a"},
-            {"text": staff.contacted_button, "callback_data": f"al:{alert_id}:c"},
-            {"text": staff.resolved_button, "callback_data": f"al:{alert_id}:r"},
+            {"text": staff.acknowledge_button, "callback_data": f"al:{ref}:a"},
+            {"text": staff.contacted_button, "callback_data": f"al:{ref}:c"},
+            {"text": staff.resolved_button, "callback_data": f"al:{ref}:r"},
         ]
     ]
 
@@ -108,7 +160,10 @@ async def detail_text(
         )
     ).all()
     lines = []
+    more = [a for a in actions if a.action == "more"]
     for action in actions:
+        if action.action == "more":
+            continue
         who = "client"
         if action.clinician_id is not None:
             clinician = await session.get(Clinician, action.clinician_id)
@@ -119,6 +174,16 @@ async def detail_text(
                 action=staff.actions[action.action],
                 who=who,
                 time=_local(program, action.at),
+            )
+        )
+    if more:
+        # Grouped messages in one line, however many: the message stays short.
+        lines.append(
+            render(
+                staff.more_line,
+                count=len(more),
+                time=_local(program, more[-1].at),
+                evidence=(more[-1].detail or "")[:EVIDENCE_MAX],
             )
         )
     if alert.resolution_note:
@@ -139,6 +204,33 @@ async def detail_text(
     return text
 
 
+async def group_post_text(session: AsyncSession, content: Content, alert: Alert) -> str:
+    """The care-team group's post of an urgent alert, with its state: pseudonym, tier,
+    category, time and state only — never a name or the client's words."""
+    staff = content.language(None).alerts.staff
+    program = await session.get(Program, alert.program_id)
+    client = await session.get(Client, alert.client_id)
+    assert program is not None and client is not None
+    state = (
+        staff.state_resolved
+        if alert.resolved_at is not None
+        else staff.state_acknowledged
+        if alert.acknowledged_at is not None
+        else staff.state_open
+    )
+    return (
+        render(
+            staff.group,
+            tier=staff.tiers[alert.tier.value],
+            code=client.code,
+            category=staff.categories.get(alert.category, alert.category),
+            time=_local(program, alert.raised_at),
+        )
+        + "\n"
+        + render(staff.group_status, state=state)
+    )
+
+
 async def raise_alert(
     session: AsyncSession,
     *,
@@ -148,10 +240,19 @@ async def raise_alert(
     now: datetime,
     source: str = "message",
 ) -> Alert:
-    """Record an alert and queue everything it sends, in the caller's transaction."""
+    """Record an alert and queue everything it sends, in the caller's transaction.
+
+    While an alert of the same or a higher tier is open for the client, the finding is
+    added to that alert (and shown to whoever holds it) and that alert is returned: a
+    burst of messages, or one check-in's several flags, is one alert, one group post and
+    one escalation. Only a more urgent finding raises a new alert."""
     assert client.id is not None
     program = await session.get(Program, client.program_id)
     assert program is not None
+    open_ = await open_alert_for(session, client_id=client.id, tier=finding.tier, now=now)
+    if open_ is not None:
+        await add_to_alert(session, alert=open_, finding=finding, now=now)
+        return open_
     alert = Alert(
         program_id=program.id,
         client_id=client.id,
@@ -161,6 +262,7 @@ async def raise_alert(
         evidence=finding.evidence[:EVIDENCE_MAX],
         source=source,
         raised_at=now,
+        token=new_token(),
     )
     session.add(alert)
     await session.flush()
@@ -201,7 +303,7 @@ async def raise_alert(
                 category=category,
                 time=_local(program, now),
             ),
-            [[{"text": staff.open_button, "callback_data": f"alx:{alert.id}"}]],
+            [[{"text": staff.open_button, "callback_data": f"alx:{alert_ref(alert)}"}]],
             now,
         )
     clinicians = (
@@ -221,7 +323,7 @@ async def raise_alert(
             f"clinician:{clinician.id}",
             clinician.telegram_user_id,
             text,
-            alert_buttons(content, alert.id),
+            alert_buttons(content, alert),
             now,
         )
     if client.chat_id is not None:
@@ -324,7 +426,7 @@ async def requeue_detail(
                 due_at=now,
                 payload={
                     "text": text,
-                    "buttons": alert_buttons(content, alert.id),
+                    "buttons": alert_buttons(content, alert),
                     "alert_id": alert.id,
                 },
                 dedupe_key=f"alert:{alert.id}:{reason}:{clinician.id}:{now.isoformat()}",
@@ -342,7 +444,7 @@ async def render_escalation(ctx: RenderContext, item: DueDelivery) -> Outgoing |
     text = await detail_text(
         ctx.session, ctx.content, alert, escalated_minutes=int(item.payload.get("minutes", 0))
     )
-    buttons = alert_buttons(ctx.content, alert.id)  # type: ignore[arg-type]
+    buttons = alert_buttons(ctx.content, alert)
     return Outgoing(
         text, tuple(tuple(Button(b["text"], b["callback_data"]) for b in row) for row in buttons)
     )
@@ -370,7 +472,7 @@ async def render_follow_up(ctx: RenderContext, item: DueDelivery) -> Outgoing | 
     if earlier is not None:
         return Skip("asked already today")
     reply = ctx.content.language(client.language).alerts.reply
-    data = f"fu:{alert.id}:"
+    data = f"fu:{alert_ref(alert)}:"
     return Outgoing(
         reply.followup,
         (
@@ -507,3 +609,263 @@ def clock_time(local: datetime, *, day: bool = False) -> str:
     hour = local.hour % 12 or 12
     text = f"{hour}:{local:%M} {'am' if local.hour < 12 else 'pm'} {local:%Z}".rstrip()
     return f"{local:%a} {text}" if day else text
+
+
+# --- a copy that cannot be delivered goes on to someone else ------------------------------
+
+# A copy in these states reaches (or is about to reach) its clinician.
+_HELD = (
+    DeliveryStatus.pending,
+    DeliveryStatus.claimed,
+    DeliveryStatus.sending,
+    DeliveryStatus.sent,
+)
+
+
+async def detail_copies(session: AsyncSession, alert_id: int) -> list[Delivery]:
+    """The alert's detail messages to clinicians' private chats, oldest first (not the
+    group post, the client's messages or escalations due later)."""
+    return list(
+        (
+            await session.exec(
+                select(Delivery)
+                .where(
+                    col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                    Delivery.kind == ALERT.name,
+                    col(Delivery.recipient_chat_id) > 0,
+                )
+                .order_by(col(Delivery.id))
+            )
+        ).all()
+    )
+
+
+async def reroute_failed_copy(
+    connection: AsyncConnection, content: Content, item: DueDelivery, now: datetime
+) -> None:
+    """A detail copy failed for good (blocked bot, chat not found, deactivated account).
+
+    Unless someone else holds the detail (or is about to), it goes at once to the next
+    people who have not had it: the clinicians on call, then every active clinician of
+    the program, then its admins. When nobody is left, the client is told the truth,
+    after the crisis lines. Runs in the transaction that records the failure."""
+    alert_id = item.payload.get("alert_id")
+    if not isinstance(alert_id, int) or item.recipient_chat_id < 0:
+        return  # the group post carries no detail: the private copies are what count
+    async with AsyncSession(
+        bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+    ) as session:
+        # Locked: two copies failing at once on PostgreSQL decide one after the other.
+        alert = await session.get(Alert, alert_id, with_for_update=True)
+        if alert is None or alert.resolved_at is not None:
+            return
+        latest: dict[int, Delivery] = {}
+        for copy in await detail_copies(session, alert_id):
+            latest[copy.recipient_chat_id] = copy
+        if any(copy.status in _HELD for copy in latest.values()):
+            return  # someone has it; if their copy fails too, that failure decides again
+        clinicians = (
+            await session.exec(
+                select(Clinician)
+                .where(
+                    Clinician.program_id == alert.program_id,
+                    col(Clinician.active).is_(True),
+                    col(Clinician.telegram_user_id).is_not(None),
+                )
+                .order_by(col(Clinician.id))
+            )
+        ).all()
+        untried = [c for c in clinicians if c.telegram_user_id not in latest]
+        for level in (
+            [c for c in untried if c.on_call],
+            untried,
+            [c for c in untried if c.role is ClinicianRole.admin],
+        ):
+            if level:
+                staff = content.language(None).alerts.staff
+                text = staff.rerouted + "\n" + await detail_text(session, content, alert)
+                for clinician in level:
+                    assert clinician.telegram_user_id is not None
+                    session.add(
+                        Delivery(
+                            kind=ALERT.name,
+                            recipient_chat_id=clinician.telegram_user_id,
+                            client_id=alert.client_id,
+                            due_at=now,
+                            payload={
+                                "text": text,
+                                "buttons": alert_buttons(content, alert),
+                                "alert_id": alert_id,
+                            },
+                            dedupe_key=f"alert:{alert_id}:reroute:{clinician.id}",
+                            created_at=now,
+                        )
+                    )
+                await session.flush()
+                return
+        client = await session.get(Client, alert.client_id)
+        if client is None or client.chat_id is None:
+            return
+        session.add(
+            Delivery(
+                kind=UNREACHED.name,
+                recipient_chat_id=client.chat_id,
+                client_id=client.id,
+                due_at=now,
+                payload={"alert_id": alert_id},
+                dedupe_key=f"alert:{alert_id}:unreached",
+                created_at=now,
+            )
+        )
+        await session.flush()
+
+
+register_failure_hook(ALERT.name, reroute_failed_copy)
+
+
+async def team_reachable(session: AsyncSession, alert: Alert) -> bool:
+    """Whether anything of the alert is on its way to the care team (a clinician's copy
+    or the group post): what the client may be told."""
+    row = (
+        await session.exec(
+            select(Delivery.id).where(
+                col(Delivery.dedupe_key).startswith(f"alert:{alert.id}:"),
+                Delivery.kind == ALERT.name,
+                col(Delivery.status).in_(_HELD),
+            )
+        )
+    ).first()
+    return row is not None
+
+
+def unreached_text(content: Content, client: Client, program: Program) -> str:
+    """The crisis lines first, then: nobody on the care team could be reached."""
+    pack = content.language(client.language)
+    return pack.crisis_card(program.region) + "\n\n" + pack.alerts.reply.team_unreached
+
+
+async def render_unreached(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
+    client = ctx.client(item)
+    if client is None:
+        return Skip("client erased")
+    program = await ctx.session.get(Program, client.program_id)
+    assert program is not None
+    return Outgoing(unreached_text(ctx.content, client, program))
+
+
+register_renderer(UNREACHED.name, render_unreached)
+
+
+# --- grouping a later message into the open alert ------------------------------------------
+
+
+async def open_alert_for(
+    session: AsyncSession, *, client_id: int, tier: AlertTier, now: datetime
+) -> Alert | None:
+    """The client's open alert a finding of `tier` belongs to: unresolved, raised within
+    GROUP_WINDOW, of the same or a higher tier (the most urgent, then the latest)."""
+    rows = (
+        await session.exec(
+            select(Alert).where(
+                Alert.client_id == client_id,
+                col(Alert.resolved_at).is_(None),
+                col(Alert.raised_at) > now - GROUP_WINDOW,
+            )
+        )
+    ).all()
+    fitting = [a for a in rows if RANK[a.tier] >= RANK[tier]]
+    if not fitting:
+        return None
+    return max(fitting, key=lambda a: (RANK[a.tier], a.raised_at, a.id or 0))
+
+
+async def holders(session: AsyncSession, alert_id: int) -> set[int]:
+    """The private chats the alert's detail went (or is going) to, escalations included."""
+    rows = (
+        await session.exec(
+            select(Delivery.recipient_chat_id, Delivery.kind, Delivery.status).where(
+                col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                col(Delivery.kind).in_([ALERT.name, ESCALATION.name]),
+                col(Delivery.recipient_chat_id) > 0,
+            )
+        )
+    ).all()
+    return {
+        chat
+        for chat, kind, status in rows
+        if status == DeliveryStatus.sent or (kind == ALERT.name and status in _HELD)
+    }
+
+
+async def add_to_alert(
+    session: AsyncSession, *, alert: Alert, finding: Finding, now: datetime
+) -> None:
+    """Add a later finding to an open alert: recorded (its words sealed, like the
+    evidence) and a short note queued to each holder, at most one a minute each."""
+    assert alert.id is not None
+    session.add(
+        AlertAction(
+            alert_id=alert.id,
+            clinician_id=None,
+            action="more",
+            at=now,
+            detail=finding.evidence[:EVIDENCE_MAX],
+        )
+    )
+    minute = int(now.timestamp() // 60)
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for chat in sorted(await holders(session, alert.id)):
+        await session.exec(  # type: ignore[call-overload]
+            insert(table)
+            .values(
+                kind=MORE.name,
+                recipient_chat_id=chat,
+                client_id=alert.client_id,
+                due_at=now,
+                available_at=now,
+                payload={"alert_id": alert.id, "category": finding.category},
+                status=DeliveryStatus.pending.value,
+                attempts=0,
+                dedupe_key=f"alert:{alert.id}:more:{chat}:{minute}",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+
+
+async def render_more(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
+    """The holder's note, rendered when sent: the latest words added, never a name."""
+    alert = await ctx.session.get(Alert, item.payload.get("alert_id"))
+    if alert is None:
+        return Skip("alert erased")
+    if alert.resolved_at is not None:
+        return Skip("alert resolved")
+    latest = (
+        await ctx.session.exec(
+            select(AlertAction)
+            .where(AlertAction.alert_id == alert.id, AlertAction.action == "more")
+            .order_by(col(AlertAction.at).desc(), col(AlertAction.id).desc())
+        )
+    ).first()
+    program = await ctx.session.get(Program, alert.program_id)
+    client = await ctx.session.get(Client, alert.client_id)
+    if latest is None or program is None or client is None:
+        return Skip("nothing added")
+    staff = ctx.content.language(None).alerts.staff
+    category = str(item.payload.get("category") or alert.category)
+    text = render(
+        staff.more_note,
+        code=client.code,
+        category=staff.categories.get(category, category),
+        time=_local(program, latest.at),
+        evidence=(latest.detail or "")[:EVIDENCE_MAX],
+    )
+    buttons = alert_buttons(ctx.content, alert)
+    return Outgoing(
+        text, tuple(tuple(Button(b["text"], b["callback_data"]) for b in row) for row in buttons)
+    )
+
+
+register_renderer(MORE.name, render_more)

@@ -124,9 +124,28 @@ def _upgrade(connection: Connection, revision: str) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` on the engine's database."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+    """Apply migrations up to `revision` on the engine's database.
+
+    SQLite: a migration that rebuilds a table other tables refer to (batch mode: copy,
+    drop, rename) fails or cascades with foreign keys on, so they are off for the run
+    (the pragma is a no-op inside a transaction, hence before it), checked before the
+    commit, and on again before the connection goes back to the pool."""
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade, revision)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise SchemaError(f"a migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# Tables whose ids a button names (or whose rows a button's id leads to): SQLite reuses
+# the id of a deleted last row unless the table is AUTOINCREMENT, and a stale button
+# would then name someone else's row. PostgreSQL sequences never reuse ids.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -99,6 +105,8 @@ class Program(SQLModel, table=True):
 
 
 class Clinician(SQLModel, table=True):
+    __table_args__ = NEVER_REUSE_IDS
+
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
     telegram_user_id: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
@@ -116,7 +124,7 @@ class Clinician(SQLModel, table=True):
 class Client(SQLModel, table=True):
     """A client, known only by a pseudonym code; no name is ever stored."""
 
-    __table_args__ = (sa.UniqueConstraint("program_id", "code"),)
+    __table_args__ = (sa.UniqueConstraint("program_id", "code"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
@@ -214,6 +222,7 @@ class Delivery(SQLModel, table=True):
         sa.Index("ix_delivery_status_due_at", "status", "due_at"),
         sa.Index("ix_delivery_status_available_at", "status", "available_at"),
         sa.Index("ix_delivery_recipient_chat_id_status", "recipient_chat_id", "status"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -310,6 +319,8 @@ class Alert(SQLModel, table=True):
     """A concern raised for the care team. The evidence (the words that fired) is sealed
     at rest and shown only in a clinician's private chat, never in a group."""
 
+    __table_args__ = NEVER_REUSE_IDS
+
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
     client_id: int = Field(foreign_key="client.id", index=True)
@@ -324,6 +335,13 @@ class Alert(SQLModel, table=True):
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution_note: str | None = Field(default=None, sa_type=SealedText)
+    # Carried by every button that names this alert ("al:<id>.<token>:a"): a press whose
+    # token differs names an alert that no longer exists. "" for alerts older than tokens.
+    token: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
+    # When the client last got the crisis reply about this alert, and a short "got it"
+    # for a later message grouped into it: a burst of messages is answered once.
+    client_replied_at: datetime | None = None
+    client_acked_at: datetime | None = None
 
 
 class AlertAction(SQLModel, table=True):
@@ -332,8 +350,10 @@ class AlertAction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     clinician_id: int | None = Field(default=None, foreign_key="clinician.id")
-    action: str = Field(max_length=24)  # acknowledged, contacted, resolved, not_safe, safe
+    action: str = Field(max_length=24)  # acknowledged, contacted, resolved, not_safe, safe, more
     at: datetime = Field(default_factory=utcnow)
+    # "more": the words of a later message grouped into the alert (sealed, like evidence).
+    detail: str | None = Field(default=None, sa_type=SealedText)
 
 
 class SafetyPlan(SQLModel, table=True):
@@ -464,7 +484,7 @@ class SessionSeries(SQLModel, table=True):
     The title is for staff; clients see only a neutral name of the kind.
     """
 
-    __table_args__ = (sa.UniqueConstraint("program_id", "uid"),)
+    __table_args__ = (sa.UniqueConstraint("program_id", "uid"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)

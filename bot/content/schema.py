@@ -436,6 +436,10 @@ class CrisisReplyTexts(_Strict):
     followup_thanks: ClientText
     followup_worse: CrisisText
     followup_not_reached: CrisisText
+    # Alert integrity (issue 16): a team nobody could reach, a grouped message, old buttons.
+    team_unreached: CrisisText
+    repeat_ack: CrisisText
+    out_of_date: ClientText
 
 
 class AlertStaffTexts(_Strict):
@@ -483,6 +487,12 @@ class AlertStaffTexts(_Strict):
     digest_change_line: staff_text("code", "change")  # type: ignore[valid-type]
     changes: dict[str, Name]
     digest_group: staff_text("time", "urgent", "same_day", "open")  # type: ignore[valid-type]
+    # Alert integrity (issue 16): old buttons, rerouted copies, grouped messages.
+    out_of_date: StaffText
+    rerouted: StaffText
+    more_note: staff_text("code", "category", "time", "evidence")  # type: ignore[valid-type]
+    more_line: staff_text("count", "time", "evidence")  # type: ignore[valid-type]
+    group_status: staff_text("state")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _complete(self) -> AlertStaffTexts:

@@ -27,10 +27,14 @@ from telegram.ext import (
 from bot import client_view, digest  # noqa: F401  (digest: registers its schedule)
 from bot.alerts import (
     ACTIONS,
+    ESCALATION,
     alert_buttons,
+    alert_from_button,
     alert_line,
+    alert_ref,
     client_history,
     detail_text,
+    group_post_text,
     open_alerts,
     record,
 )
@@ -41,6 +45,7 @@ from bot.keyboards import PRIVATE_NEW, data_fields
 from bot.models import Alert, Clinician, ClinicianRole, Delivery, DeliveryStatus, Program
 from bot.people import identify
 from bot.roster import audit, find_client_by_code
+from bot.scheduling.kinds import ALERT
 from bot.services import AnyApplication, services
 
 log = logging.getLogger(__name__)
@@ -55,33 +60,47 @@ def _keyboard(content: Content, alert: Alert) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in alert_buttons(content, alert.id)
+            for row in alert_buttons(content, alert)
         ]
     )
 
 
 async def _allowed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str
-) -> tuple[Clinician, Alert] | None:
-    """The presser and the alert, when the presser may act on it; else None (audited)."""
+    update: Update, context: ContextTypes.DEFAULT_TYPE, ref: str
+) -> tuple[Clinician, Alert] | str:
+    """The presser and the alert, when the presser may act on it; else the refusal to
+    answer with (audited): not staff or not their program, or a button that no longer
+    names the alert it named when it was sent."""
     svc = services(context)
+    staff = svc.content.language(None).alerts.staff
     user = update.effective_user
     assert user is not None
     async with session_scope(svc.sessions) as session:
         who = await identify(session, user.id)
-        alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
         clinician = who.clinician
-        if clinician is None or alert is None or alert.program_id != clinician.program_id:
+        alert = await alert_from_button(session, ref) if clinician is not None else None
+        refusal = (
+            staff.not_allowed
+            if clinician is None
+            else staff.out_of_date
+            if alert is None
+            else staff.not_allowed
+            if alert.program_id != clinician.program_id
+            else None
+        )
+        if refusal is not None:
             # Logged without the presser's id if they are not staff: nothing about
             # strangers is stored.
             audit(
                 session,
                 actor=f"clinician:{clinician.id}" if clinician else "unknown",
                 action="alert_press_refused",
-                subject=f"alert:{alert_id}"[:64],
+                subject=f"alert:{ref}"[:64],
                 at=datetime.now(UTC),
+                stale=clinician is not None and alert is None,
             )
-            return None
+            return refusal
+        assert clinician is not None and alert is not None
         return clinician, alert
 
 
@@ -89,11 +108,13 @@ async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     query = update.callback_query
     assert query is not None
-    _, alert_id, code = data_fields(query.data, 3)
+    _, ref, code = data_fields(query.data, 3)
     staff = svc.content.language(None).alerts.staff
-    allowed = await _allowed(update, context, alert_id)
-    if allowed is None or code not in ACTIONS:
-        await query.answer(staff.not_allowed, show_alert=True)
+    allowed = await _allowed(update, context, ref)
+    if isinstance(allowed, str) or code not in ACTIONS:
+        await query.answer(
+            allowed if isinstance(allowed, str) else staff.not_allowed, show_alert=True
+        )
         return
     clinician, alert = allowed
     action = ACTIONS[code]
@@ -129,11 +150,11 @@ async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     query = update.callback_query
     assert query is not None
-    _, alert_id = data_fields(query.data, 2)
+    _, ref = data_fields(query.data, 2)
     staff = svc.content.language(None).alerts.staff
-    allowed = await _allowed(update, context, alert_id)
-    if allowed is None:
-        await query.answer(staff.not_allowed, show_alert=True)
+    allowed = await _allowed(update, context, ref)
+    if isinstance(allowed, str):
+        await query.answer(allowed, show_alert=True)
         return
     clinician, alert = allowed
     async with session_scope(svc.sessions) as session:
@@ -147,7 +168,7 @@ async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             alert_id=alert.id,
         )
     try:
-        await context.bot.send_message(
+        sent = await context.bot.send_message(
             query.from_user.id,
             text,
             protect_content=True,
@@ -156,6 +177,23 @@ async def open_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except Forbidden:
         await query.answer(staff.not_allowed, show_alert=True)
         return
+    # Recorded like the copies the outbox sent, so a later press updates this one too.
+    now = datetime.now(UTC)
+    async with session_scope(svc.sessions) as session:
+        session.add(
+            Delivery(
+                kind=ALERT.name,
+                recipient_chat_id=query.from_user.id,
+                client_id=alert.client_id,
+                due_at=now,
+                payload={"alert_id": alert.id, "opened": True},
+                status=DeliveryStatus.sent,
+                sent_at=now,
+                telegram_message_id=sent.message_id,
+                dedupe_key=f"alert:{alert.id}:opened:{clinician.id}:{sent.message_id}",
+                created_at=now,
+            )
+        )
     await query.answer(staff.sent_to_private)
 
 
@@ -194,30 +232,44 @@ async def resolution_note(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def refresh_everywhere(context: ContextTypes.DEFAULT_TYPE, alert_id: int) -> None:
-    """Show the alert's new state on every private message it was sent as."""
+    """Show the alert's new state on every copy of it: each clinician's private message
+    (sent, escalated, rerouted or opened from the group) with the detail, and the group
+    post with its state (still no name and no words there)."""
     svc = services(context)
     async with svc.sessions() as session:
         alert = await session.get(Alert, alert_id)
         assert alert is not None
         text = await detail_text(session, svc.content, alert)
+        group_text = await group_post_text(session, svc.content, alert)
         sent = (
             await session.exec(
                 select(Delivery).where(
                     col(Delivery.dedupe_key).startswith(f"alert:{alert_id}:"),
+                    # The care team's copies, never the client's own messages about it
+                    # nor the short notes of grouped messages.
+                    col(Delivery.kind).in_([ALERT.name, ESCALATION.name]),
                     Delivery.status == DeliveryStatus.sent,
                     col(Delivery.telegram_message_id).is_not(None),
-                    col(Delivery.recipient_chat_id) > 0,  # private chats, not the group
                 )
             )
         ).all()
     keyboard = _keyboard(svc.content, alert)
+    staff = svc.content.language(None).alerts.staff
+    group_keyboard = (
+        None
+        if alert.resolved_at is not None
+        else InlineKeyboardMarkup(
+            [[InlineKeyboardButton(staff.open_button, callback_data=f"alx:{alert_ref(alert)}")]]
+        )
+    )
     for delivery in sent:
+        private = delivery.recipient_chat_id > 0
         try:
             await context.bot.edit_message_text(
-                text,
+                text if private else group_text,
                 chat_id=delivery.recipient_chat_id,
                 message_id=delivery.telegram_message_id,
-                reply_markup=keyboard,
+                reply_markup=keyboard if private else group_keyboard,
             )
         except (BadRequest, Forbidden) as exc:  # unchanged, deleted, or blocked: fine
             log.info("alert %s not refreshed in one chat: %s", alert_id, exc)

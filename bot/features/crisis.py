@@ -7,10 +7,11 @@ the safety screen finds concerning all lead here, before any other handler runs.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -24,10 +25,14 @@ from bot import safety
 from bot.alerts import (
     FOLLOW_UP_ANSWERS,
     Finding,
+    alert_from_button,
+    alert_ref,
     raise_alert,
     record,
     reopen,
     requeue_detail,
+    team_reachable,
+    unreached_text,
 )
 from bot.content import LanguagePack, render
 from bot.db import session_scope
@@ -161,13 +166,25 @@ async def reply_to_alert(
 ) -> None:
     """What the client reads at once when an alert is raised about them (a screened
     message, a check-in answer): for urgent, "are you safe?", the card, who was told and
-    their safety plan; for same day, what happens next and, where it fits, the card."""
+    their safety plan; for same day, what happens next and, where it fits, the card.
+
+    A later message grouped into the same alert is not answered with all of it again: a
+    short "I got this too" at most once a minute (a burst of fifty messages gets one
+    reply, not fifty cards). "I'm not safe" (ask_if_safe=False) always gets the card."""
     svc = services(context)
+    kind = await _reply_kind(svc.sessions, alert, full=not ask_if_safe)
+    if kind != "full":
+        if kind == "ack":
+            pack = svc.content.language(client.language)
+            await chat.send_message(pack.alerts.reply.repeat_ack)
+        return
     async with svc.sessions() as session:
         program = await session.get(Program, client.program_id)
         assert program is not None
         plan = await _safety_plan(session, client, svc.content.language(client.language))
         aftercare = await _aftercare_plan(session, client, svc.content.language(client.language))
+        # Say only what is true: nothing on its way to anyone means nobody was told.
+        reachable = await team_reachable(session, alert)
     pack = svc.content.language(client.language)
     reply = pack.alerts.reply
     card = pack.crisis_card(program.region)
@@ -175,22 +192,23 @@ async def reply_to_alert(
         # They already said they are not safe: the numbers first, then who was told.
         await chat.send_message(card, protect_content=True)
     if alert.tier is AlertTier.urgent and ask_if_safe:
+        ref = alert_ref(alert)
         buttons = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(reply.safe_button, callback_data=f"cr:safe:{alert.id}"),
-                    InlineKeyboardButton(
-                        reply.not_safe_button, callback_data=f"cr:unsafe:{alert.id}"
-                    ),
+                    InlineKeyboardButton(reply.safe_button, callback_data=f"cr:safe:{ref}"),
+                    InlineKeyboardButton(reply.not_safe_button, callback_data=f"cr:unsafe:{ref}"),
                 ],
-                [InlineKeyboardButton(reply.call_button, callback_data=f"cr:call:{alert.id}")],
+                [InlineKeyboardButton(reply.call_button, callback_data=f"cr:call:{ref}")],
             ]
         )
         await chat.send_message(reply.urgent_opening, reply_markup=buttons)
         await chat.send_message(card, protect_content=True)
     if alert.tier is AlertTier.urgent:
         told = (
-            reply.told_on_call
+            reply.team_unreached
+            if not reachable
+            else reply.told_on_call
             if program.on_call_24_7
             else render(reply.told_no_on_call, hours=program.care_team_hours or reply.later_today)
         )
@@ -200,16 +218,45 @@ async def reply_to_alert(
         if aftercare:
             await chat.send_message(aftercare, protect_content=True)
         return
-    parts = [reply.same_day]
+    if not reachable:
+        await chat.send_message(unreached_text(svc.content, client, program), protect_content=True)
+    parts = [reply.same_day] if reachable else []
     if alert.category == "high_craving":
         parts.append(reply.same_day_craving)
     elif alert.category == "relapse_or_use":
         parts.append(reply.same_day_use)
-    await chat.send_message(
-        "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
-    )
-    if alert.category in _CARD_WITH_SAME_DAY:
+    if parts:
+        await chat.send_message(
+            "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
+        )
+    if alert.category in _CARD_WITH_SAME_DAY and reachable:
         await chat.send_message(card, protect_content=True)
+
+
+# A later message of a burst gets the short acknowledgement at most this often.
+ACK_EVERY = timedelta(minutes=1)
+# A message grouped into an alert whose full reply is older than this gets it again.
+REPLY_AGAIN = timedelta(minutes=30)
+
+
+async def _reply_kind(
+    sessions: async_sessionmaker[AsyncSession], alert: Alert, *, full: bool
+) -> str:
+    """ "full" when the client gets the whole reply about this alert now (the first time,
+    or `full`), "ack" for the short acknowledgement, "none" within a minute of the last
+    one. Recorded on the alert, so a burst is answered once whichever worker handles it."""
+    now = datetime.now(UTC)
+    async with session_scope(sessions) as session:
+        row = await session.get(Alert, alert.id)
+        if row is None:
+            return "full"
+        if row.client_replied_at is None or full or now - row.client_replied_at >= REPLY_AGAIN:
+            row.client_replied_at = now
+            return "full"
+        if row.client_acked_at is not None and now - row.client_acked_at < ACK_EVERY:
+            return "none"
+        row.client_acked_at = now
+        return "ack"
 
 
 # Same-day findings whose reply carries the crisis card too (mood, suicide, safety).
@@ -267,15 +314,33 @@ def send_now(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _own_alert(
-    session: AsyncSession, telegram_user_id: int, alert_id: str
+    session: AsyncSession, telegram_user_id: int, ref: str
 ) -> tuple[Who, Alert | None]:
-    """The presser, and the alert named in the button's data if it is their own (button
-    data can be forged: another client's alert id finds nothing)."""
+    """The presser, and the alert named in the button's data if it still names it and it
+    is their own (button data can be forged: another client's alert finds nothing)."""
     who = await identify(session, telegram_user_id)
-    alert = await session.get(Alert, int(alert_id)) if alert_id.isdigit() else None
+    alert = await alert_from_button(session, ref)
     if who.client is None or alert is None or alert.client_id != who.client.id:
         return who, None
     return who, alert
+
+
+async def _out_of_date(
+    session: AsyncSession,
+    query: CallbackQuery,
+    chat: Chat,
+    context: ContextTypes.DEFAULT_TYPE,
+    who: Who,
+    help_: bool,
+) -> None:
+    """An old or forged alert button changes nothing; one that asked for help still
+    gets the crisis card (help is never withheld because a button is old)."""
+    svc = services(context)
+    pack = svc.content.language(who.language)
+    await query.answer(pack.alerts.reply.out_of_date, show_alert=not help_)
+    if help_:
+        region = await crisis_region(session, who, svc.settings.default_region)
+        await chat.send_message(pack.crisis_card(region), protect_content=True)
 
 
 async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -283,12 +348,15 @@ async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    _, answer, alert_id = data_fields(query.data, 3)
+    _, answer, ref = data_fields(query.data, 3)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        who, alert = await _own_alert(session, user.id, alert_id)
+        who, alert = await _own_alert(session, user.id, ref)
         if who.client is None or alert is None or answer not in ("safe", "unsafe", "call"):
-            await query.answer()  # forged, old or not theirs: change nothing
+            # forged, old or not theirs: change nothing
+            await _out_of_date(
+                session, query, chat, context, who, help_=answer in ("unsafe", "call")
+            )
             return
         program = await session.get(Program, alert.program_id)
         assert program is not None
@@ -340,13 +408,16 @@ async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     svc = services(context)
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and chat is not None
-    _, alert_id, answer = data_fields(query.data, 3)
+    _, ref, answer = data_fields(query.data, 3)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        who, alert = await _own_alert(session, user.id, alert_id)
+        who, alert = await _own_alert(session, user.id, ref)
         action = FOLLOW_UP_ANSWERS.get(answer)
         if who.client is None or alert is None or not action:
-            await query.answer()  # forged, old or not theirs: change nothing
+            # forged, old or not theirs: change nothing
+            await _out_of_date(
+                session, query, chat, context, who, help_=answer in ("worse", "none")
+            )
             return
         if not await record(session, alert=alert, action=action, clinician=None, now=now):
             await query.answer()

@@ -40,6 +40,7 @@ from bot.scheduling.rendering import (
     RenderContext,
     Sender,
     Skip,
+    failure_hook_for,
     renderable_kinds,
     renderer_for,
 )
@@ -509,11 +510,15 @@ class Dispatcher:
                 )
             case Action.fail:
                 tally.failed += 1
-                return self._finish_write(
+                return self._then_hook(
                     item,
-                    from_status,
-                    status=DeliveryStatus.failed.value,
-                    last_error=failure.description,
+                    now,
+                    self._finish_write(
+                        item,
+                        from_status,
+                        status=DeliveryStatus.failed.value,
+                        last_error=failure.description,
+                    ),
                 )
             case Action.unreachable:
                 tally.failed += 1
@@ -533,7 +538,7 @@ class Dispatcher:
                             connection, item, now=now, error=failure.description
                         )
 
-                return unreachable
+                return self._then_hook(item, now, unreachable)
             case Action.release:
                 self.halt(failure.description, release_delay=30.0)
                 log.critical("Telegram refuses this bot (%s): sending stops", failure.description)
@@ -541,6 +546,19 @@ class Dispatcher:
         raise AssertionError(decision)  # pragma: no cover
 
     # --- writes ----------------------------------------------------------------------
+
+    def _then_hook(self, item: DueDelivery, now: datetime, write: Write) -> Write:
+        """The failure's write, then the kind's failure hook in the same transaction (an
+        alert that cannot reach its clinician goes on to someone else at once)."""
+        hook = failure_hook_for(item.kind)
+        if hook is None:
+            return write
+
+        async def with_hook(connection: AsyncConnection) -> None:
+            await write(connection)
+            await hook(connection, self.content, item, now)
+
+        return with_hook
 
     def _finish_write(self, item: DueDelivery, from_status: DeliveryStatus, **values: Any) -> Write:
         return _Finish(item, from_status, values, self.worker_id)

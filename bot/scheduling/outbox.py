@@ -266,16 +266,19 @@ async def mark_client_unreachable(
         )
         .values(status=ClientStatus.unreachable.value)
     )
-    await connection.execute(
-        sa.update(delivery)
-        .where(
-            delivery.c.client_id == item.client_id,
-            delivery.c.recipient_chat_id == item.recipient_chat_id,
-            delivery.c.status == DeliveryStatus.pending.value,
-        )
-        .values(status=DeliveryStatus.skipped.value, reason="client unreachable")
-    )
     if result.rowcount == 1:
+        # Only when the chat that refused is the client's own: a clinician who blocked the
+        # bot must not silently cancel the alerts about this client queued to them (they
+        # fail, and their failure hands the alert on to someone else).
+        await connection.execute(
+            sa.update(delivery)
+            .where(
+                delivery.c.client_id == item.client_id,
+                delivery.c.recipient_chat_id == item.recipient_chat_id,
+                delivery.c.status == DeliveryStatus.pending.value,
+            )
+            .values(status=DeliveryStatus.skipped.value, reason="client unreachable")
+        )
         await connection.execute(
             sa.insert(audit).values(
                 at=now,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
@@ -96,6 +96,19 @@ class Sender(Protocol):
 
 
 _RENDERERS: dict[str, Renderer] = {}
+
+# Called when a row of the kind has failed for good (a 400, a 403): in the transaction that
+# records the failure, so what it queues (the alert for someone else) commits with it.
+FailureHook = Callable[[AsyncConnection, Content, DueDelivery, datetime], Awaitable[None]]
+_FAILURE_HOOKS: dict[str, FailureHook] = {}
+
+
+def register_failure_hook(kind: str, hook: FailureHook) -> None:
+    _FAILURE_HOOKS[kind] = hook
+
+
+def failure_hook_for(kind: str) -> FailureHook | None:
+    return _FAILURE_HOOKS.get(kind)
 
 
 def register_renderer(kind: str, renderer: Renderer) -> None:

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.content import Content, LanguagePack, render
 from bot.features.breathe import advance_due
+from bot.features.delivery import delivery_engine
 from bot.models import Alert, AlertTier, ExerciseRun, PracticeSettings, RunStatus
 from bot.services import Services
 from bot.telegram_sandbox import Person, SandboxServer
@@ -188,6 +189,9 @@ async def test_distress_rising_stops_practice_offers_grounding_and_help_and_flag
         "exercise",
     )
     assert "before 4, after 8" in (alert.evidence or "")
+    # The alert's sending is over (Dr. Rivera's chat does not exist in the sandbox, so
+    # the client is told nobody could be reached: issue 16); then:
+    await delivery_engine(bot.application).wait_idle()
     # A second tap on the same rating (or another one) raises nothing more.
     assert sent(await alex.press_data(question.data_for("9"), question.message_id)) == []
     assert len(await alerts(bot.services)) == 1
