@@ -190,8 +190,8 @@ class Resource(_Strict):
     web: Fact | None = None
     hours: Fact | None = None
     note: str | None = None
-    last_verified: date
-    source: Fact
+    source: Fact  # the public page the number came from
+    source_checked: date  # when it was last compared with that page (not a test call)
 
     @model_validator(mode="after")
     def _reachable(self) -> Resource:
@@ -222,7 +222,10 @@ class ResourcesFile(_Strict):
 
 class RegionCard(_Strict):
     name: Name
+    # At most 60 words with the closing line: the two actions that matter come first.
     card: list[CrisisText]
+    # One tap away ("More help"): every other service of the region.
+    more_help: list[CrisisText] = []
 
     @model_validator(mode="after")
     def _has_parts(self) -> RegionCard:
@@ -257,6 +260,7 @@ class UiTexts(_Strict):
     welcome_back: ClientText
     help_button: ButtonText
     other_regions_button: ButtonText
+    more_help_button: ButtonText  # under the help card: the region's other services
     choose_region: ClientText
     unsupported_message: ClientText
     not_understood: ClientText
