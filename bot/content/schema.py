@@ -256,6 +256,14 @@ class CommandDescriptions(_Strict):
 
 
 class UiTexts(_Strict):
+    @model_validator(mode="after")
+    def _every_feeling_has_words(self) -> UiTexts:
+        if missing := set(self.feelings) ^ set(self.feeling_words):
+            raise ValueError(
+                f"feelings and feeling_words must name the same feelings: {sorted(missing)}"
+            )
+        return self
+
     welcome: ClientText
     welcome_back: ClientText
     help_button: ButtonText
@@ -264,6 +272,13 @@ class UiTexts(_Strict):
     choose_region: ClientText
     unsupported_message: ClientText
     not_understood: ClientText
+    # Typed text no feature handles: a kind reply that names a feeling when there is one.
+    feeling_reply: client_text("feeling")  # type: ignore[valid-type]
+    feelings: dict[str, ClientText]  # feeling -> "That sounds really lonely."
+    feeling_words: dict[str, list[Fact]]  # feeling -> words that show it (matching only)
+    # "Are you a real person?": always answered, truthfully.
+    real_person: ClientText
+    real_person_questions: list[Fact]  # phrases that ask it (matching only)
     error: ClientText
     coming_soon: ClientText
     commands: CommandDescriptions
