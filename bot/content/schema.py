@@ -531,8 +531,21 @@ class AlertStaffTexts(_Strict):
         return self
 
 
+class PromiseTexts(_Strict):
+    """When the care team will see an alert (bot/careteam_promise.py picks one)."""
+
+    on_call: CrisisText
+    today: CrisisText
+    later_today: Annotated[CrisisText, _allows("time")]
+    tomorrow: Annotated[CrisisText, _allows("time")]
+    on_day: Annotated[CrisisText, _allows("day", "time")]
+    unknown: CrisisText
+    office_hours: Annotated[CrisisText, _allows("first_day", "last_day", "opens", "closes")]
+
+
 class AlertsFile(_Strict):
     reply: CrisisReplyTexts
+    promise: PromiseTexts
     staff: AlertStaffTexts
 
 
