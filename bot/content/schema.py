@@ -543,9 +543,17 @@ class PromiseTexts(_Strict):
     office_hours: Annotated[CrisisText, _allows("first_day", "last_day", "opens", "closes")]
 
 
+class CheckTexts(_Strict):
+    """Replies for the screen to wire: drunk or high now, and stopping all at once."""
+
+    are_you_alone: CrisisText
+    withdrawal: CrisisText
+
+
 class AlertsFile(_Strict):
     reply: CrisisReplyTexts
     promise: PromiseTexts
+    checks: CheckTexts
     staff: AlertStaffTexts
 
 

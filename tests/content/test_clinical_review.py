@@ -83,3 +83,19 @@ def test_tipp_cautions_are_short_sentences(shipped: Content) -> None:
     for text in [*tipp.cautions, lesson_7]:
         for sentence in sentences_of(clean(" ".join(text.split()))):
             assert len(words_of(sentence)) <= 20, sentence
+
+
+def test_slip_plan_and_withdrawal_reply_warn_of_seizures(shipped: Content) -> None:
+    pack = shipped.language("en")
+    assert "seizures" in pack.checkin.slip_plan
+    assert "seizures" in pack.alerts.checks.withdrawal
+
+
+def test_overdose_card_gives_the_recovery_position(shipped: Content) -> None:
+    card = shipped.language("en").checkin.overdose_card
+    assert "Don't use alone" in card and "naloxone" in card
+    assert "Lay them on their side" in card
+
+
+def test_someone_drunk_or_high_is_asked_if_they_are_alone(shipped: Content) -> None:
+    assert "Are you alone right now?" in shipped.language("en").alerts.checks.are_you_alone
