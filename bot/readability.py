@@ -13,10 +13,13 @@ Choices, so that a grade here means the same as the SPEC's §11 table (textstat 
   text stays), {placeholders} and emoji. HTML entities become their characters.
 * Words are whitespace tokens that still hold a letter or digit once punctuation is
   stripped ("check-in" is one word, "—" is none, "911" is one word of one syllable).
-* Sentences end at . ! ? (followed by a space or the end) and at every line break:
-  chat text is written in short lines, and a bullet or a line on its own reads as its
-  own sentence. A dot inside a token ("988lifeline.org", "1.5") ends nothing. A text
-  always has at least one sentence.
+* Sentences are counted exactly as textstat 0.7.3 counts them (`sentence_count`): the
+  text is cut into pieces that start at a word boundary and run up to and including the
+  next . ! or ? (`\\b[^.!?]+[.!?]*`), and a piece of two words or fewer is not counted
+  ("Safety first." is no sentence, so it cannot pull a long sentence's grade down). Line
+  breaks end nothing; every dot does, even inside a token ("988lifeline.org"). A text
+  always has at least one sentence. We only count this way; textstat itself is not a
+  dependency (its syllables come from the same pyphen dictionary we use).
 
 The formula was made for English. For other languages it is a rough guide only.
 """
@@ -45,9 +48,10 @@ _EMOJI = re.compile(
     "\U000020e3"
     "]"
 )
-# Sentence ends: . ! ? (with any closing quotes or brackets) before a space or the end,
-# or a line break.
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|\n")
+# textstat 0.7.3's sentence pieces: from a word boundary up to the next . ! ? run.
+_SENTENCE_PIECE = re.compile(r"\b[^.!?]+[.!?]*", re.UNICODE)
+# textstat ignores pieces of this many words or fewer when it counts sentences.
+_SHORT_PIECE_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,15 @@ def words_of(text: str) -> list[str]:
 
 
 def sentences_of(text: str) -> list[str]:
-    """Sentences of already-cleaned text (pieces that hold at least one word)."""
-    return [piece.strip() for piece in _SENTENCE_END.split(text) if words_of(piece)]
+    """Sentence pieces of already-cleaned text, split as textstat 0.7.3 splits them
+    (pieces that hold at least one word; short ones included)."""
+    return [p.strip() for p in _SENTENCE_PIECE.findall(text) if words_of(p)]
+
+
+def sentence_count(text: str) -> int:
+    """Sentences of already-cleaned text as textstat 0.7.3 counts them (at least 1)."""
+    counted = [p for p in sentences_of(text) if len(words_of(p)) > _SHORT_PIECE_WORDS]
+    return max(1, len(counted))
 
 
 @lru_cache(maxsize=16)
@@ -112,7 +123,7 @@ def text_stats(text: str, lang: str = "en") -> TextStats:
     words = words_of(cleaned)
     return TextStats(
         words=len(words),
-        sentences=max(1, len(sentences_of(cleaned))),
+        sentences=sentence_count(cleaned),
         syllables=sum(syllables(w, lang) for w in words),
     )
 

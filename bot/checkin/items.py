@@ -77,9 +77,18 @@ class Plan:
 
     medicine: bool  # D6: turned on by the clinician, not answered by a reminder already
     asq: bool  # the suicide-risk questions are due
+    # False for a mental-health-only program: D1 (urge to drink or use) and D5 (use),
+    # with the use follow-ups, are never asked there (SPEC §1.2).
+    substance: bool = True
+
+
+# D1 and D5 and what follows a yes to D5: asked only where the program treats substance use.
+SUBSTANCE_STEPS = frozenset({"craving", "use", "substances", "safe_now"})
 
 
 def applies(step: str, answers: Mapping[str, object], plan: Plan) -> bool:
+    if step in SUBSTANCE_STEPS and not plan.substance:
+        return False
     if step in ("substances", "safe_now"):
         return answers.get("use") == "yes"
     if step == "medicine":
@@ -98,6 +107,13 @@ def next_step(after: str | None, answers: Mapping[str, object], plan: Plan) -> s
         if applies(step, answers, plan):
             return step
     return None
+
+
+def first_step(plan: Plan) -> str:
+    """The first question of a check-in under `plan`."""
+    step = next_step(None, {}, plan)
+    assert step is not None  # mood and the rest are always asked
+    return step
 
 
 def valid_value(step: str, value: str) -> bool:

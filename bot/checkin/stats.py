@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import mean
 
-from bot.checkin.items import CORE, SHORT_SLEEP, split_keys
+from bot.checkin.items import CORE, SHORT_SLEEP, SUBSTANCE_STEPS, split_keys
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,11 @@ class Record:
 
 
 def is_complete(answers: dict[str, object]) -> bool:
-    return all(answers.get(k) is not None for k in CORE)
+    # A mental-health-only program asks neither the urge nor the use question.
+    asked_substance = answers.get("craving") is not None or answers.get("use") is not None
+    return all(
+        answers.get(k) is not None for k in CORE if asked_substance or k not in SUBSTANCE_STEPS
+    )
 
 
 def streak(completed_days: Sequence[date], today: date) -> int:

@@ -26,6 +26,7 @@ from bot.checkin import items, rules
 from bot.checkin.items import Plan, Shape
 from bot.checkin.stats import Record, is_complete
 from bot.content import Content
+from bot.lessons import mental_health_only
 from bot.models import (
     Alert,
     AlertTier,
@@ -172,7 +173,12 @@ async def plan_of(session: AsyncSession, client: Client, checkin: CheckIn) -> Pl
         # Answered already today (a second check-in that day does not ask again).
         done = await screening(session, checkin.client_id, "asq", checkin.local_date)
         asq = done is None or done.completed_at is None
-    return Plan(medicine=medicine, asq=asq)
+    return Plan(medicine=medicine, asq=asq, substance=await _treats_substance(session, client))
+
+
+async def _treats_substance(session: AsyncSession, client: Client) -> bool:
+    """False for a mental-health-only program: no urge or use questions (SPEC §1.2)."""
+    return not await mental_health_only(session, client.program_id)
 
 
 # --- starting ------------------------------------------------------------------------
@@ -206,7 +212,7 @@ async def open_checkin(
         return Opened(unfinished, "resume")
     todays = next((c for c in recent if c.local_date == today), None)
     if todays is not None:
-        todays.step = items.FIRST
+        todays.step = items.first_step(Plan(False, False, await _treats_substance(session, client)))
         todays.rounds += 1
         todays.updated_at = now
         todays.completed_at = None
@@ -216,7 +222,7 @@ async def open_checkin(
     checkin = CheckIn(
         client_id=client.id,
         local_date=today,
-        step=items.FIRST,
+        step=items.first_step(Plan(False, False, await _treats_substance(session, client))),
         started_at=now,
         updated_at=now,
         asq_due=await weekly_due(session, client, "asq", today),
@@ -339,7 +345,7 @@ async def answer(
         probe = rules.Day(checkin.local_date, mood=int(value))
         if rules.runs_screen(rules.answer_flags(probe, earlier, th)) and not plan.asq:
             values["asq_due"] = True
-            plan = Plan(medicine=plan.medicine, asq=True)
+            plan = Plan(medicine=plan.medicine, asq=True, substance=plan.substance)
     values["step"] = items.next_step(step, answers, plan)
     if values["step"] is None:
         values["completed_at"] = now

@@ -27,8 +27,10 @@ from bot.readability import clean, sentences_of, text_stats, words_of
 # SPEC §5.3: crisis messages are at most 3 short sentences, action first.
 CRISIS_MAX_SENTENCES = 3
 CRISIS_MAX_SENTENCE_WORDS = 15  # our reading of "short"
-# SPEC §5.6: re-verify every number quarterly.
-VERIFY_EVERY_DAYS = 92
+# SPEC §1.2: a card is at most 60 words, the closing line included; the rest is one tap away.
+CRISIS_CARD_MAX_WORDS = 60
+# A number whose source was last checked more than 6 months ago gets a warning.
+VERIFY_EVERY_DAYS = 183
 # Flesch–Kincaid is a formula over sentences: on a one- or two-word label it measures
 # only syllables ("Sessions" scores 8.4, "Settings" too). Shorter texts are not graded
 # (shown as "-"); the word rules still apply to them.
@@ -125,9 +127,20 @@ def _crisis_sentence_failures(content: Content) -> list[Failure]:
     for code, pack in content.packs.items():
         for region in content.regions:
             parts = pack.crisis_card_parts(region)
-            for i, part in enumerate(parts):
-                last = i == len(parts) - 1  # the shared "not a crisis service" paragraph
-                place = "not_a_crisis_service" if last else f"regions.{region}.card[{i}]"
+            card_words = len(words_of(clean(pack.crisis_card(region))))
+            if card_words > CRISIS_CARD_MAX_WORDS:
+                failures.append(
+                    Failure(
+                        f"{content.root.name}/{code}/crisis.yaml: regions.{region}.card",
+                        f"has {card_words} words with the closing line; a help card has at "
+                        f"most {CRISIS_CARD_MAX_WORDS} (move the rest to more_help)",
+                    )
+                )
+            places = [f"regions.{region}.card[{i}]" for i in range(len(parts) - 1)]
+            places.append("not_a_crisis_service")  # the shared closing paragraph
+            more = pack.crisis_more_help_parts(region)
+            places += [f"regions.{region}.more_help[{i}]" for i in range(len(more))]
+            for part, place in zip(parts + more, places, strict=True):
                 where = f"{content.root.name}/{code}/crisis.yaml: {place}"
                 sentences = sentences_of(clean(part))
                 if len(sentences) > CRISIS_MAX_SENTENCES:
@@ -158,11 +171,11 @@ def _stale_numbers(content: Content, today: date) -> list[str]:
         where = f"{content.root.name}/{RESOURCES_FILE}: regions.{region}.{resource_id}"
         if age > VERIFY_EVERY_DAYS:
             warnings.append(
-                f"{where}: last verified {verified.isoformat()}, {age} days ago; "
-                f"re-verify the number (every {VERIFY_EVERY_DAYS} days, SPEC §5.6)"
+                f"{where}: source last checked {verified.isoformat()}, {age} days ago "
+                f"(more than 6 months); compare the number with its source again"
             )
         elif age < 0:
-            warnings.append(f"{where}: last_verified {verified.isoformat()} is in the future")
+            warnings.append(f"{where}: source_checked {verified.isoformat()} is in the future")
     return warnings
 
 

@@ -252,6 +252,8 @@ class LanguagePack:
     exercise_files: dict[str, ExerciseFile]
     # region -> rendered card parts (numbers filled in), built and checked at load
     _cards: dict[str, tuple[str, ...]] = field(repr=False)
+    # region -> the "More help" list, one tap from the card (rendered like the card)
+    _more_help: dict[str, tuple[str, ...]] = field(repr=False, default_factory=dict)
 
     def crisis_card(self, region: str) -> str:
         """The help card for `region`, ready for sendMessage(parse_mode="HTML")."""
@@ -265,6 +267,14 @@ class LanguagePack:
                 f"no help card for region {region!r}; known: {', '.join(self._cards)}"
             )
         return self._cards[code]
+
+    def crisis_more_help(self, region: str) -> str:
+        """The region's "More help" list (every other service), for the card's button."""
+        return CARD_PART_SEPARATOR.join(self.crisis_more_help_parts(region))
+
+    def crisis_more_help_parts(self, region: str) -> tuple[str, ...]:
+        self.crisis_card_parts(region)  # the same error for an unknown region
+        return self._more_help.get(_normal_region(region), ())
 
     def region_name(self, region: str) -> str:
         self.crisis_card_parts(region)  # the same error for an unknown region
@@ -349,9 +359,9 @@ class Content:
         raise ContentError(f"region {region!r} has no emergency number")
 
     def verification_dates(self) -> list[tuple[str, str, date]]:
-        """(region, resource id, last_verified) for every resource, oldest first."""
+        """(region, resource id, source_checked) for every resource, oldest first."""
         rows = [
-            (region, rid, res.last_verified)
+            (region, rid, res.source_checked)
             for region, resources in self.resources.items()
             for rid, res in resources.items()
         ]
@@ -399,6 +409,16 @@ class Content:
                         lang=code,
                     )
                 )
+                if more := pack.crisis_more_help(region):
+                    out.append(
+                        GradedText(
+                            where=f"{folder}/crisis.yaml: regions.{region}.more_help",
+                            text=more,
+                            limit=CRISIS_LIMIT.limit,
+                            crisis=True,
+                            lang=code,
+                        )
+                    )
         return out
 
 
@@ -472,13 +492,7 @@ def _render_cards(
             for i, part in enumerate(crisis.regions[region].card)
         ]
         templates.append((("not_a_crisis_service",), crisis.not_a_crisis_service))
-        parts: list[str] = []
-        for loc, template in templates:
-            for name in placeholders(template):
-                problem = _card_placeholder_problem(name, region, region_resources)
-                if problem:
-                    raise file.error(loc, problem)
-            parts.append(render(template, **region_resources))
+        parts = _render_parts(templates, region, region_resources, file)
         cards[region] = tuple(parts)
         length = len(CARD_PART_SEPARATOR.join(parts))
         if length > MESSAGE_MAX:
@@ -487,6 +501,35 @@ def _render_cards(
                 f"card is {length} characters; Telegram allows {MESSAGE_MAX}",
             )
     return cards
+
+
+def _render_parts(
+    templates: list[tuple[tuple[Any, ...], str]],
+    region: str,
+    region_resources: dict[str, Resource],
+    file: _File,
+) -> list[str]:
+    parts: list[str] = []
+    for loc, template in templates:
+        for name in placeholders(template):
+            problem = _card_placeholder_problem(name, region, region_resources)
+            if problem:
+                raise file.error(loc, problem)
+        parts.append(render(template, **region_resources))
+    return parts
+
+
+def _render_more_help(
+    crisis: CrisisTexts, resources: dict[str, dict[str, Resource]], file: _File
+) -> dict[str, tuple[str, ...]]:
+    """Each region's "More help" list (one tap from the card), numbers filled in."""
+    out: dict[str, tuple[str, ...]] = {}
+    for region, card in crisis.regions.items():
+        templates: list[tuple[tuple[Any, ...], str]] = [
+            (("regions", region, "more_help", i), part) for i, part in enumerate(card.more_help)
+        ]
+        out[region] = tuple(_render_parts(templates, region, resources.get(region, {}), file))
+    return out
 
 
 def _card_placeholder_problem(name: str, region: str, resources: dict[str, Resource]) -> str:
@@ -555,6 +598,7 @@ def _load_pack(root: Path, code: str, resources: dict[str, dict[str, Resource]])
         module_files=modules,
         exercise_files=exercises,
         _cards=_render_cards(crisis, resources, crisis_file),
+        _more_help=_render_more_help(crisis, resources, crisis_file),
     )
 
 

@@ -190,8 +190,8 @@ class Resource(_Strict):
     web: Fact | None = None
     hours: Fact | None = None
     note: str | None = None
-    last_verified: date
-    source: Fact
+    source: Fact  # the public page the number came from
+    source_checked: date  # when it was last compared with that page (not a test call)
 
     @model_validator(mode="after")
     def _reachable(self) -> Resource:
@@ -222,7 +222,10 @@ class ResourcesFile(_Strict):
 
 class RegionCard(_Strict):
     name: Name
+    # At most 60 words with the closing line: the two actions that matter come first.
     card: list[CrisisText]
+    # One tap away ("More help"): every other service of the region.
+    more_help: list[CrisisText] = []
 
     @model_validator(mode="after")
     def _has_parts(self) -> RegionCard:
@@ -253,13 +256,29 @@ class CommandDescriptions(_Strict):
 
 
 class UiTexts(_Strict):
+    @model_validator(mode="after")
+    def _every_feeling_has_words(self) -> UiTexts:
+        if missing := set(self.feelings) ^ set(self.feeling_words):
+            raise ValueError(
+                f"feelings and feeling_words must name the same feelings: {sorted(missing)}"
+            )
+        return self
+
     welcome: ClientText
     welcome_back: ClientText
     help_button: ButtonText
     other_regions_button: ButtonText
+    more_help_button: ButtonText  # under the help card: the region's other services
     choose_region: ClientText
     unsupported_message: ClientText
     not_understood: ClientText
+    # Typed text no feature handles: a kind reply that names a feeling when there is one.
+    feeling_reply: client_text("feeling")  # type: ignore[valid-type]
+    feelings: dict[str, ClientText]  # feeling -> "That sounds really lonely."
+    feeling_words: dict[str, list[Fact]]  # feeling -> words that show it (matching only)
+    # "Are you a real person?": always answered, truthfully.
+    real_person: ClientText
+    real_person_questions: list[Fact]  # phrases that ask it (matching only)
     error: ClientText
     coming_soon: ClientText
     commands: CommandDescriptions
@@ -540,8 +559,29 @@ class AlertStaffTexts(_Strict):
         return self
 
 
+class PromiseTexts(_Strict):
+    """When the care team will see an alert (bot/careteam_promise.py picks one)."""
+
+    on_call: CrisisText
+    today: CrisisText
+    later_today: Annotated[CrisisText, _allows("time")]
+    tomorrow: Annotated[CrisisText, _allows("time")]
+    on_day: Annotated[CrisisText, _allows("day", "time")]
+    unknown: CrisisText
+    office_hours: Annotated[CrisisText, _allows("first_day", "last_day", "opens", "closes")]
+
+
+class CheckTexts(_Strict):
+    """Replies for the screen to wire: drunk or high now, and stopping all at once."""
+
+    are_you_alone: CrisisText
+    withdrawal: CrisisText
+
+
 class AlertsFile(_Strict):
     reply: CrisisReplyTexts
+    promise: PromiseTexts
+    checks: CheckTexts
     staff: AlertStaffTexts
 
 

@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from bot.content import LanguagePack
+from bot.free_text import reply_to
 from bot.keyboards import PRIVATE_NEW, help_only_keyboard, main_menu
 from bot.people import Who, identify
 from bot.services import AnyApplication, services
@@ -49,14 +50,20 @@ async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat = update.effective_chat
     message = update.effective_message
     assert chat is not None and message is not None
-    if not who.is_client and not who.is_clinician:
+    reply = reply_to(message.text, pack.ui) if message.text else None
+    if reply == pack.ui.real_person:
+        # Asked whether a person is here: the truthful answer, to anyone, every time.
+        await chat.send_message(reply, reply_markup=_keyboard(who, pack))
+    elif not who.is_client and not who.is_clinician:
         await chat.send_message(pack.ui.welcome, reply_markup=help_only_keyboard(pack))
     elif who.is_clinician:
         # The care team's own wording: they have commands, not a client's menu.
         text = pack.staff.not_understood if message.text else pack.staff.unsupported_message
         await chat.send_message(text, reply_markup=help_only_keyboard(pack))
-    elif message.text:
-        await chat.send_message(pack.ui.not_understood, reply_markup=_keyboard(who, pack))
+    elif reply is not None:
+        # Never a refusal: a kind reply (naming a feeling when there is one) and what
+        # helps right now.
+        await chat.send_message(reply, reply_markup=_keyboard(who, pack))
     else:
         await chat.send_message(pack.ui.unsupported_message, reply_markup=_keyboard(who, pack))
 

@@ -124,9 +124,12 @@ DEFAULTS: dict[str, str | list[str]] = {
 }
 
 
-async def tap_through(care: Care, **answers: str | list[str]) -> list[SentMessage]:
+async def tap_through(
+    care: Care, asked: list[str] | None = None, **answers: str | list[str]
+) -> list[SentMessage]:
     """Start a check-in from the menu and answer every question; returns what the bot sent
-    after the last answer. Triggers and substances take lists of labels."""
+    after the last answer. Triggers and substances take lists of labels. `asked`, when
+    given, collects the steps in the order they were asked."""
     values = {**DEFAULTS, **answers}
     await care.alex.send(care.content.language("en").menu.checkin)
     out: list[SentMessage] = []
@@ -135,6 +138,8 @@ async def tap_through(care: Care, **answers: str | list[str]) -> list[SentMessag
         step = checkin.step
         if step is None:
             return out
+        if asked is not None:
+            asked.append(step)
         if step == "note":
             out = await care.alex.press(care.texts.note.skip_button)
             continue

@@ -255,3 +255,25 @@ async def test_a_check_in_left_unfinished_yesterday_resumes_today(care: Care) ->
     async with care.bot.services.sessions() as session:
         rows = (await session.exec(select(CheckIn))).all()
     assert len(rows) == 1 and (rows[0].craving, rows[0].sleep_hours) == (5, "over_8")
+
+
+async def test_a_mental_health_only_program_never_asks_about_urges_or_use(care: Care) -> None:
+    from bot.db import session_scope
+    from bot.models import ProgramLessons
+
+    async with session_scope(care.bot.services.sessions) as session:
+        session.add(ProgramLessons(program_id=care.program.id, mental_health_only=True))
+    asked: list[str] = []
+    await tap_through(care, asked)
+    # The check-in opens on mood, and D1 (urge) and D5 (use) never come.
+    assert "craving" not in asked and "use" not in asked and "substances" not in asked
+    assert asked[0] == "mood"
+    row = await care.checkin()
+    assert row.craving is None and row.use is None
+    assert row.step is None and row.completed_at is not None
+
+
+async def test_a_program_that_treats_substance_use_asks_both(care: Care) -> None:
+    asked: list[str] = []
+    await tap_through(care, asked)
+    assert asked[0] == "craving" and "use" in asked

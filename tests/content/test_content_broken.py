@@ -86,16 +86,20 @@ def test_empty_text(content_dir: Path) -> None:
 
 def test_crisis_placeholder_naming_no_resource(content_dir: Path) -> None:
     crisis = content_dir / "en" / "crisis.yaml"
-    edit(crisis, "press {veterans.press}.", "press {veteran.press}.")
+    edit(crisis, "press {lifeline_spanish.press},", "press {spanish.press},")
     message = refused(content_dir)
     assert message.startswith("content/en/crisis.yaml, line ")
-    assert "regions.US.card[1]: placeholder {veteran.press} names no resource" in message
-    assert "veterans" in message  # it lists what the region has
+    assert "regions.US.card[1]: placeholder {spanish.press} names no resource" in message
+    assert "lifeline_spanish" in message  # it lists what the region has
 
 
 def test_crisis_placeholder_naming_a_missing_field(content_dir: Path) -> None:
-    edit(content_dir / "en" / "crisis.yaml", "press {veterans.press}.", "press {veterans.web}.")
-    assert "resource veterans of region US has no web" in refused(content_dir)
+    edit(
+        content_dir / "en" / "crisis.yaml",
+        "press {lifeline_spanish.press},",
+        "press {lifeline_spanish.web},",
+    )
+    assert "resource lifeline_spanish of region US has no web" in refused(content_dir)
 
 
 def test_crisis_text_with_a_typed_number(content_dir: Path) -> None:
@@ -192,7 +196,8 @@ def test_crisis_card_above_grade_6_fails(content_dir: Path) -> None:
     edit(
         content_dir / "en" / "crisis.yaml",
         "if you are in danger\n        or someone may have overdosed.",
-        "if institutional circumstances necessitate immediate medical intervention.",
+        "if institutional circumstances necessitate immediate medical intervention. "
+        "Emergency organizations coordinate comprehensive intervention.",
     )
     status, out = check_output(content_dir)
     assert status == 1
@@ -203,12 +208,24 @@ def test_crisis_card_above_grade_6_fails(content_dir: Path) -> None:
 def test_long_crisis_paragraph_fails(content_dir: Path) -> None:
     edit(
         content_dir / "en" / "crisis.yaml",
-        "Stay with the person.",
-        "Stay with the person. Keep them warm.",
+        "overdosed.\n      - >-\n        📞 <b>Call or text {lifeline.call}",
+        "overdosed. Stay with them. Keep them warm. Stay calm.\n      - >-\n"
+        "        📞 <b>Call or text {lifeline.call}",
     )
     status, out = check_output(content_dir)
     assert status == 1
     assert "FAIL content/en/crisis.yaml: regions.US.card[0]: has 4 sentences" in out
+
+
+def test_long_more_help_paragraph_fails(content_dir: Path) -> None:
+    edit(
+        content_dir / "en" / "crisis.yaml",
+        "Then call {emergency.call} and stay with them.",
+        "Then call {emergency.call} and stay with them. Keep them warm. Stay calm.",
+    )
+    status, out = check_output(content_dir)
+    assert status == 1
+    assert "FAIL content/en/crisis.yaml: regions.US.more_help[0]: has 4 sentences" in out
 
 
 def test_stigmatizing_word_fails(content_dir: Path) -> None:
@@ -219,10 +236,14 @@ def test_stigmatizing_word_fails(content_dir: Path) -> None:
 
 
 def test_stigmatizing_word_in_a_crisis_card_fails(content_dir: Path) -> None:
-    edit(content_dir / "en" / "crisis.yaml", "Stay with the person.", "Stay with the Addict.")
+    edit(
+        content_dir / "en" / "crisis.yaml",
+        "if you are thinking of suicide or can't cope.\n        En español",
+        "if you are an addict thinking of suicide or can't cope.\n        En español",
+    )
     report = check_content(load_content(content_dir))
     assert any(
-        f.where == "content/en/crisis.yaml: regions.US.card" and "'Addict'" in f.problem
+        f.where == "content/en/crisis.yaml: regions.US.card" and "'addict'" in f.problem
         for f in report.failures
     )
 
@@ -241,9 +262,21 @@ def test_check_reports_a_load_error(content_dir: Path) -> None:
     assert "cannot be loaded" in out and "content/en/ui.yaml, line " in out
 
 
-def test_old_verification_dates_warn_but_pass(content_dir: Path) -> None:
+def test_source_checks_older_than_6_months_warn_but_pass(content_dir: Path) -> None:
     out = io.StringIO()
-    assert content_check_main(content_dir, out, today=date(2027, 6, 1)) == 0
-    assert "warning: content/crisis_resources.yaml: regions.US.lifeline: last verified" in (
-        out.getvalue()
-    )
+    # 2026-11-22 + 183 days is 2027-05-24: no warning that day, one the day after.
+    assert content_check_main(content_dir, out, today=date(2027, 5, 24)) == 0
+    assert "regions.US.lifeline: source last checked" not in out.getvalue()
+    out = io.StringIO()
+    assert content_check_main(content_dir, out, today=date(2027, 5, 25)) == 0
+    assert (
+        "warning: content/crisis_resources.yaml: regions.US.lifeline: source last checked "
+        "2026-11-22, 184 days ago (more than 6 months)"
+    ) in out.getvalue()
+
+
+def test_every_resource_names_its_source_page(shipped_dir: Path = Path("content")) -> None:
+    content = load_content(shipped_dir)
+    for region, resources in content.resources.items():
+        for rid, resource in resources.items():
+            assert resource.source and resource.source_checked, (region, rid)

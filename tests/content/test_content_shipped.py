@@ -55,12 +55,17 @@ def test_graded_texts_cover_every_ui_field_and_card(shipped: Content) -> None:
     wheres = [t.where for t in shipped.graded_texts()]
     assert len(wheres) == len(set(wheres))
     ui = {w.removeprefix("content/en/ui.yaml: ") for w in wheres if "/ui.yaml" in w}
-    expected = {name for name in UiTexts.model_fields if name != "commands"}
+    # Word lists are for matching only (never shown), so they are not graded.
+    unshown = {"commands", "feelings", "feeling_words", "real_person_questions"}
+    expected = {name for name in UiTexts.model_fields if name not in unshown}
     commands = {f"commands.{name}" for name in CommandDescriptions.model_fields}
-    assert ui == expected | commands
+    feelings = {f"feelings.{name}" for name in shipped.language("en").ui.feelings}
+    assert ui == expected | commands | feelings
     cards = [t for t in shipped.graded_texts() if "/crisis.yaml" in t.where]
     assert [t.where for t in cards] == [
-        f"content/en/crisis.yaml: regions.{r}.card" for r in REGIONS
+        f"content/en/crisis.yaml: regions.{r}.{part}"
+        for r in REGIONS
+        for part in ("card", "more_help")
     ]
     assert all(t.crisis and t.limit == 6 for t in cards)
     assert {t.limit for t in shipped.graded_texts() if not t.crisis} == {8}
@@ -84,20 +89,71 @@ def test_check_main_prints_one_line_per_graded_text_and_exits_0(shipped: Content
     assert lines[-1] == f"All {len(graded)} texts pass."
 
 
-def test_us_card_lists_911_988_and_741741_and_is_honest(shipped: Content) -> None:
-    card = shipped.language("en").crisis_card("US")
+def test_us_card_leads_with_911_and_988_and_is_honest(shipped: Content) -> None:
+    pack = shipped.language("en")
+    card = pack.crisis_card("US")
     check_telegram_html(card)
-    # Action first: danger now, then the lifeline, then the text line.
-    assert card.index("911") < card.index("988") < card.index("741741")
+    # Action first: danger now, then the lifeline; the text line is one tap away.
+    assert card.index("911") < card.index("988")
     assert "Call 911 now" in card
     assert "Call or text 988" in card
-    assert "Text HOME to 741741" in card
-    assert "naloxone" in card
+    more = pack.crisis_more_help("US")
+    check_telegram_html(more)
+    assert "Text HOME to 741741" in more
+    assert "naloxone" in more
     last = card.split("\n\n")[-1]
-    assert "automated" in last
+    assert "program" in last
     assert "not a crisis service" in last
-    assert "around the clock" in last
-    assert "press 3" not in card.lower()  # ended 17 July 2025 (SPEC §5.4)
+    assert "press 3" not in (card + more).lower()  # ended 17 July 2025 (SPEC §5.4)
+
+
+def test_us_card_gives_the_spanish_routes_in_every_language(shipped: Content) -> None:
+    for code in shipped.packs:
+        card = shipped.language(code).crisis_card("US")
+        assert "call 988 and press 2" in card, code
+        assert "text AYUDA to 988" in card, code
+
+
+def test_ireland_card_gives_the_text_line(shipped: Content) -> None:
+    card = shipped.language("en").crisis_card("IE")
+    assert "text 50808" in card
+    assert "086" not in card  # the SPEC's older number is not used
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_card_is_at_most_60_words(shipped: Content, region: str) -> None:
+    from bot.readability import clean, words_of
+
+    for code in shipped.packs:
+        card = shipped.language(code).crisis_card(region)
+        assert len(words_of(clean(card))) <= 60, (code, region)
+
+
+def test_more_help_shows_the_services_no_message_showed(shipped: Content) -> None:
+    pack = shipped.language("en")
+    us = pack.crisis_more_help("US")
+    assert "call 1-800-799-7233" in us and "text START to 88788" in us  # domestic violence
+    assert "Call Poison Help at 1-800-222-1222" in us
+    assert "call 1-800-662-4357" in us  # SAMHSA: finding care, not crisis counseling
+    assert "press 1" in us and "838255" in us  # veterans
+    assert "13 11 26" in pack.crisis_more_help("AU")  # poisons
+    assert "1800 250 015" in pack.crisis_more_help("AU")
+    assert "686868" in pack.crisis_more_help("CA")
+    assert "111" in pack.crisis_more_help("UK") and "85258" in pack.crisis_more_help("UK")
+    assert pack.ui.more_help_button
+
+
+def test_a_card_over_60_words_fails_the_check(content_dir: Path) -> None:
+    edit(
+        content_dir / "en" / "crisis.yaml",
+        "It is free in every EU country.",
+        "It is free in every EU country. " + "Help is here. " * 6,
+    )
+    report = check_content(load_content(content_dir))
+    assert any(
+        f.where.endswith("crisis.yaml: regions.EU.card") and "at most 60" in f.problem
+        for f in report.failures
+    )
 
 
 def test_every_card_ends_with_the_honest_line(shipped: Content) -> None:
@@ -112,9 +168,6 @@ def test_every_card_ends_with_the_honest_line(shipped: Content) -> None:
     assert "112" in pack.crisis_card("EU")
     # US numbers never leak into another region's card.
     assert "741741" not in pack.crisis_card("UK")
-    # Ireland's text line is marked "verify" in the SPEC: not shown until verified.
-    assert "50808" not in pack.crisis_card("IE")
-    assert "086" not in pack.crisis_card("IE")
 
 
 def test_region_lookup(shipped: Content) -> None:

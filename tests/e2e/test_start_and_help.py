@@ -28,7 +28,7 @@ async def test_help_shows_the_us_crisis_card_to_anyone(bot: BotHarness, content:
     sam = bot.person(STRANGER, "Sam")
     (card,) = await sam.send("/help")
     assert card.text == content.language("en").crisis_card("US")
-    for number in ("911", "988", "741741"):
+    for number in ("911", "988", "AYUDA"):
         assert number in card.text
     assert card.buttons == [[content.language("en").ui.other_regions_button]]
 
@@ -133,6 +133,42 @@ async def test_ordinary_text_from_a_client_never_implies_a_person_reads_it(
     await add_client(bot.services, program, telegram_user_id=7005)
     (reply,) = await bot.person(7005, "Alex").send("had a long day at work")
     assert reply.text == content.language("en").ui.not_understood
+
+
+async def test_an_unflagged_feeling_gets_a_kind_reply_not_a_refusal(
+    bot: BotHarness, content: Content
+) -> None:
+    program = await add_program(bot.services)
+    await add_client(bot.services, program, telegram_user_id=7006)
+    alex = bot.person(7006, "Alex")
+    (reply,) = await alex.send("I feel so alone tonight")
+    assert reply.text is not None
+    assert reply.text.startswith("That sounds really lonely. I'm a program")
+    assert "sorry" not in reply.text.lower() and "can't answer" not in reply.text
+    for offer in ("🌬 Breathe", "/safetyplan", "🆘 Help now"):
+        assert offer in reply.text
+    assert "🆘 Help now" in [label for row in reply.reply_keyboard for label in row]
+    # No feeling named: still thanked and offered the same help, never refused.
+    (neutral,) = await alex.send("had a long day at work")
+    assert neutral.text is not None and neutral.text.startswith("Thanks for writing to me.")
+    assert "🆘 Help now" in neutral.text and "sorry" not in neutral.text.lower()
+
+
+@pytest.mark.parametrize(
+    "question", ["Are you a real person?", "is this a bot", "am I talking to AI", "r u human"]
+)
+async def test_are_you_a_person_is_answered_truthfully_every_time(
+    bot: BotHarness, content: Content, question: str
+) -> None:
+    ui = content.language("en").ui
+    program = await add_program(bot.services)
+    await add_client(bot.services, program, telegram_user_id=7007)
+    alex = bot.person(7007, "Alex")
+    sam = bot.person(STRANGER, "Sam")
+    for person in (alex, sam, alex):
+        (reply,) = await person.send(question)
+        assert reply.text == ui.real_person
+        assert reply.text.startswith("No, I'm not a person. Waypoint is a computer program.")
 
 
 @pytest.mark.parametrize(
