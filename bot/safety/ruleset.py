@@ -102,8 +102,10 @@ _REACH = 160  # characters a phrase may reach on either side of its anchor
 
 def _windows_of(text: str, word: str) -> list[tuple[int, int]]:
     """Windows around each whole-word occurrence of `word` (str.find: C speed)."""
-    out = []
+    out: list[tuple[int, int]] = []
     n = len(word)
+    if text.count(word) * 2 * _REACH >= len(text):  # the windows would cover the text anyway
+        return [(0, len(text))]
     pos = text.find(word)
     while pos != -1:
         end = pos + n

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from bot.safety.context import Context
+from bot.safety.context import Context, MessageContext
 from bot.safety.models import (
     CATEGORY_RANK,
     NONE_RESULT,
@@ -21,6 +23,30 @@ from bot.safety.rules import RulesError
 from bot.safety.ruleset import Rule, RuleSet, load_ruleset
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "content" / "safety"
+
+
+# Work caps, so that time grows with a message's length and never with the square of its
+# matches (issue 16, defect 9). A longer message is screened whole, window by window.
+WINDOW = 4096  # characters screened at once: Telegram's longest message
+_OVERLAP = 256  # characters shared by neighbouring windows, so no phrase falls in the cut
+_ENOUGH = 4  # matches of one rule at its own urgency: more say nothing new
+MAX_EVIDENCE = 32  # evidence kept in a result, the most urgent first
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """[start, end) windows of at most WINDOW characters, cut at spaces where possible."""
+    out: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while True:
+        end = min(n, start + WINDOW)
+        if end < n:
+            cut = text.rfind(" ", end - _OVERLAP, end)
+            end = cut if cut > start else end
+        out.append((start, end))
+        if end >= n:
+            return out
+        nxt = text.find(" ", end - _OVERLAP, end)
+        start = nxt + 1 if nxt > start else end - _OVERLAP
 
 
 def _apply(policy: str, urgency: Urgency) -> Urgency:
@@ -86,6 +112,16 @@ class Screener:
             raise TypeError("text must be a str")
         if not text or text.isspace():
             return NONE_RESULT
+        if len(text) <= WINDOW:
+            return self._screen_window(text, lang)
+        evidence: dict[tuple[str, int, int], Evidence] = {}
+        for lo, hi in _windows(text):
+            for ev in self._screen_window(text[lo:hi], lang).evidence:
+                moved = replace(ev, start=ev.start + lo, end=ev.end + lo)
+                evidence.setdefault((moved.rule, moved.start, moved.end), moved)
+        return _decide(_outermost(evidence.values()))
+
+    def _screen_window(self, text: str, lang: str) -> ScreenResult:
         base = fold(text)
         scans = [_Scan(rs, rs.normalizer.canonicalize(text, base)) for rs in self._order(lang)]
         for scan in scans:
@@ -93,48 +129,79 @@ class Screener:
         if not any(scan.found for scan in scans):
             return NONE_RESULT
         # Idioms of every language apply to matches of every language, by original position.
-        idioms = [span for scan in scans for span in scan.idioms()]
+        idioms = _Idioms([span for scan in scans for span in scan.idioms()])
         evidence: dict[tuple[str, int, int], Evidence] = {}
         for scan in scans:
             for ev in scan.evidence(idioms):
                 evidence.setdefault((ev.rule, ev.start, ev.end), ev)
-        kept = _outermost(evidence.values())
-        ordered = tuple(sorted(kept, key=lambda e: (e.start, e.end, e.rule)))
-        best = max(ordered, key=_rank)
-        if best.urgency == "none":
-            return ScreenResult("none", "none", None, ordered)
-        return ScreenResult(best.urgency, best.category, best.rule, ordered)
+        return _decide(_outermost(evidence.values()))
+
+
+def _decide(kept: list[Evidence]) -> ScreenResult:
+    """The result of a message's evidence: the most urgent match decides."""
+    if not kept:
+        return NONE_RESULT
+    best = max(kept, key=_rank)
+    if len(kept) > MAX_EVIDENCE:
+        kept = sorted(kept, key=_rank, reverse=True)[:MAX_EVIDENCE]
+    ordered = tuple(sorted(kept, key=lambda e: (e.start, e.end, e.rule)))
+    if best.urgency == "none":
+        return ScreenResult("none", "none", None, ordered)
+    return ScreenResult(best.urgency, best.category, best.rule, ordered)
 
 
 def _outermost(evidence: Iterable[Evidence]) -> list[Evidence]:
     """Drop a match inside a longer one of the same rule and urgency ("want to die" within
-    "i want to die"): the same finding, said once."""
-    items = list(evidence)
-    return [
-        e
-        for e in items
-        if not any(
-            o is not e
-            and o.rule == e.rule
-            and o.urgency == e.urgency
-            and o.start <= e.start
-            and e.end <= o.end
-            and (o.end - o.start) > (e.end - e.start)
-            for o in items
-        )
-    ]
+    "i want to die"): the same finding, said once.
+
+    One sort and one sweep per rule (spans are unique per rule), so a message with thousands
+    of matches costs n log n, not n squared.
+    """
+    groups: dict[tuple[str, str], list[Evidence]] = {}
+    for e in evidence:
+        groups.setdefault((e.rule, e.urgency), []).append(e)
+    kept: list[Evidence] = []
+    for items in groups.values():
+        items.sort(key=lambda e: (e.start, -e.end))
+        reach = -1
+        for e in items:
+            if reach < e.end:  # no earlier (so wider or equal-start longer) span covers it
+                kept.append(e)
+            reach = max(reach, e.end)
+    return kept
+
+
+class _Idioms:
+    """Idiom spans, for "does an idiom overlap this match and reach its end?" in log time."""
+
+    def __init__(self, spans: list[tuple[int, int, str]]) -> None:
+        spans = sorted(spans)
+        self.starts = [s for s, _, _ in spans]
+        self.best: list[tuple[int, str]] = []  # running max of ends, with that idiom's id
+        top: tuple[int, str] = (-1, "")
+        for _, e, ex_id in spans:
+            if e > top[0]:
+                top = (e, ex_id)
+            self.best.append(top)
+
+    def masking(self, end: int) -> str | None:
+        i = bisect_left(self.starts, end)  # idioms that start before the match's end
+        if i == 0:
+            return None
+        reach, ex_id = self.best[i - 1]
+        return ex_id if reach >= end else None
 
 
 def _in_context(
-    rule: Rule, ctx: Context, text: str, start: int, end: int
+    rule: Rule, ctx: Context, reader: MessageContext, start: int, end: int
 ) -> tuple[Urgency, str | None]:
     """The rule's urgency after negation, history and resolution around the match."""
     urgency: Urgency = rule.urgency
     adjusted = None
     checks = (
-        (rule.negation, "negated", ctx.negated, (text, start)),
-        (rule.history, "history", ctx.historical, (text, start, end)),
-        (rule.resolved, "resolved", ctx.resolved, (text, end)),
+        (rule.negation, "negated", ctx.negated, (reader.text, start)),
+        (rule.history, "history", reader.historical, (start, end)),
+        (rule.resolved, "resolved", reader.resolved, (end,)),
     )
     for policy, reason, check, args in checks:
         if policy != "keep" and urgency != "none" and check(*args):
@@ -161,21 +228,27 @@ class _Scan:
             for s, e, ex_id in self.ruleset.exclusion_spans(self.canon)
         ]
 
-    def evidence(self, idioms: list[tuple[int, int, str]]) -> list[Evidence]:
-        text, ctx = self.canon.text, self.ruleset.context
+    def evidence(self, idioms: _Idioms) -> list[Evidence]:
+        ctx = self.ruleset.context
+        reader = ctx.reader(self.canon.text)
         out = []
+        full: dict[str, int] = {}  # matches per rule that kept the rule's own urgency
         for rule, start, end in self.found:
+            if full.get(rule.id, 0) >= _ENOUGH:  # more of the same cannot change the result
+                continue
             o_start, o_end = self.canon.to_original(start, end)
             urgency: Urgency = rule.urgency
             adjusted = None
             # An idiom masks a match it overlaps and reaches the end of ("killing it", "dying to
             # see my kids", "could kill for a coffee"); a match that goes on past the idiom
             # ("using it on myself") says more than the idiom and still counts.
-            idiom = next((ex for s, e, ex in idioms if s < o_end <= e), None)
+            idiom = idioms.masking(o_end)
             if idiom is not None:
                 urgency, adjusted = "none", f"idiom:{idiom}"
             else:
-                urgency, adjusted = _in_context(rule, ctx, text, start, end)
+                urgency, adjusted = _in_context(rule, ctx, reader, start, end)
+            if urgency == rule.urgency:
+                full[rule.id] = full.get(rule.id, 0) + 1
             out.append(
                 Evidence(
                     rule=rule.id,
