@@ -35,6 +35,8 @@ def _parse_line(line: str, default_lang: str) -> tuple[str, str, dict[str, Any]]
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:  # [[[[... thousands deep: no message looks like this
+        raise InputError("not JSON this program reads: nested too deeply") from None
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object")
     text = obj.get("text")
@@ -82,8 +84,13 @@ class Case:
 
 def _load_cases(screener: Screener, path: Path, default_lang: str, stdout: TextIO) -> list[Case]:
     cases = []
-    with path.open(encoding="utf-8") as fh:
-        for number, raw in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for number, raw_bytes in enumerate(fh, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                stdout.write(f"skipped line {number}: not UTF-8 (byte {exc.start + 1})\n")
+                continue
             if not raw.strip():
                 continue
             try:
@@ -118,6 +125,9 @@ def _describe(case: Case) -> str:
 
 def run_eval(screener: Screener, path: Path, default_lang: str, stdout: TextIO) -> int:
     cases = _load_cases(screener, path, default_lang, stdout)
+    if not cases:  # nothing measured is not a target met
+        stdout.write(f"no labelled message could be read from {path}\nresult: nothing measured\n")
+        return 2
     langs = Counter(c.lang for c in cases)
     by_label = {u: [c for c in cases if c.urgency == u] for u in URGENCIES}
     urgent_hit = sum(c.caught for c in by_label["urgent"])
@@ -175,6 +185,9 @@ def main(argv: list[str], stdin: TextIO, stdout: TextIO) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help or bad arguments
         return int(exc.code or 0)
+    reconfigure = getattr(stdin, "reconfigure", None)
+    if reconfigure is not None:  # a stray non-UTF-8 byte becomes U+FFFD, not a crash
+        reconfigure(errors="replace")
     try:
         screener = load_screener(args.rules)
     except RulesError as exc:

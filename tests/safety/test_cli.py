@@ -145,3 +145,51 @@ def test_dev_set_holds_the_floor() -> None:
     for label, floor in DEV_FLOOR.items():
         assert _percent(out, label) >= floor, out
     assert _percent(out, "none flagged") <= DEV_NONE_CEILING, out
+
+
+# --- issue 16: rough edges of the screen's command line ------------------------------------
+
+
+def test_deeply_nested_json_is_an_error_line_not_a_crash() -> None:
+    lines = "[" * 100_000 + "\n" + json.dumps({"text": "i want to end my life"}) + "\n"
+    code, out = run([], lines)
+    assert code == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["line"] == 1
+    assert "nested too deeply" in first["error"]
+    assert second["urgency"] == "urgent"  # the next line is still screened
+
+
+def test_eval_skips_non_utf8_lines_and_measures_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    good = json.dumps({"text": "kms", "category": "suicidal_ideation", "urgency": "urgent"})
+    latin1 = b'{"text": "caf\xe9", "category": "none", "urgency": "none"}\n'
+    path.write_bytes(latin1 + good.encode())
+    code, out = run(["--eval", str(path)])
+    assert "skipped line 1: not UTF-8" in out
+    assert "(1 messages: en 1)" in out
+    assert code == 0
+
+
+def test_eval_of_a_file_with_no_valid_line_does_not_say_targets_met(tmp_path: Path) -> None:
+    path = tmp_path / "nothing.jsonl"
+    path.write_text("not json\n{}\n\n", encoding="utf-8")
+    code, out = run(["--eval", str(path)])
+    assert code == 2
+    assert "targets met" not in out
+    assert "no labelled message could be read" in out
+
+
+def test_screen_via_python_m_bot_takes_its_own_options(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "screen", "--lang", "es"],
+        input=b"\xff\xfe" + json.dumps({"text": "me quiero matar"}).encode() + b"\n",
+        capture_output=True,
+        cwd=REPO,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert len(lines) == 1
+    assert "error" in json.loads(lines[0])  # the stray bytes spoil the line, not the run
