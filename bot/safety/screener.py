@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from bot.safety.context import Context, MessageContext
+from bot.safety.model import DEFAULT_MODEL_PATH, Model, ModelScore
 from bot.safety.models import (
     CATEGORY_RANK,
     NONE_RESULT,
@@ -69,18 +71,29 @@ class Screener:
     wrong; a missed crisis costs more than the extra microseconds.
     """
 
-    def __init__(self, rulesets: Mapping[str, RuleSet], cross_language: bool = True) -> None:
+    def __init__(
+        self,
+        rulesets: Mapping[str, RuleSet],
+        cross_language: bool = True,
+        model: Model | None = None,
+    ) -> None:
         if not rulesets:
             raise RulesError("no rules loaded")
         self.rulesets = dict(rulesets)
         self.cross_language = cross_language
+        self.model = model  # None: rules only (tests of the rules; never in production)
         for code, ruleset in self.rulesets.items():
             for other_code, other in self.rulesets.items():
                 if other_code != code:
                     ruleset.normalizer.protect(other.normalizer.lexicon.vocab)
 
     @classmethod
-    def from_dir(cls, path: Path | str | None = None, cross_language: bool = True) -> Screener:
+    def from_dir(
+        cls,
+        path: Path | str | None = None,
+        cross_language: bool = True,
+        model: Model | None = None,
+    ) -> Screener:
         """Load every `<lang>.yaml` in `path` (default: content/safety/)."""
         directory = Path(path) if path is not None else DEFAULT_RULES_DIR
         files = sorted(directory.glob("*.yaml"))
@@ -92,7 +105,7 @@ class Screener:
             if ruleset.lang != file.stem:
                 raise RulesError(f"{file}: lang is {ruleset.lang!r} but the file is {file.name}")
             rulesets[ruleset.lang] = ruleset
-        return cls(rulesets, cross_language=cross_language)
+        return cls(rulesets, cross_language=cross_language, model=model)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -107,9 +120,65 @@ class Screener:
             return [primary]
         return [primary, *(rs for rs in self.rulesets.values() if rs is not primary)]
 
-    def screen(self, text: str, lang: str = "en") -> ScreenResult:
+    def screen(
+        self,
+        text: str,
+        lang: str = "en",
+        history: Sequence[str | tuple[str, datetime]] | None = None,
+        now: datetime | None = None,
+    ) -> ScreenResult:
+        """Screen one message: rules, then the trained layer, then (with `history`, the
+        client's previous messages, oldest first, as texts or (text, sent at) pairs) the
+        message read together with those of the last 30 minutes."""
         if not isinstance(text, str):
             raise TypeError("text must be a str")
+        if not text or text.isspace():
+            return NONE_RESULT
+        alone = self._screen_one(text, lang)
+        recent = _recent(history, now)
+        if not recent:
+            return alone
+        return self._with_context(text, lang, alone, recent)
+
+    def _screen_one(self, text: str, lang: str) -> ScreenResult:
+        rules = self.screen_rules(text, lang)
+        if self.model is None:
+            return rules
+        return combine(rules, self.model.score(text))
+
+    def _with_context(
+        self, text: str, lang: str, alone: ScreenResult, recent: list[tuple[int, str]]
+    ) -> ScreenResult:
+        # Read together, as a person reading the chat would: "I have the pills ready" after
+        # "I can't do this anymore". A line break keeps rule phrases inside one message.
+        joint_text = "\n".join([*(t for _, t in recent), text])
+        joint = self._screen_one(joint_text, lang)
+        if URGENCY_RANK[joint.urgency] <= URGENCY_RANK[alone.urgency]:
+            return alone
+        # What the earlier messages said alone was already answered when they came; the
+        # context raises this message only when reading them together says more, or when
+        # this message is itself a worry ("pills ready" after an urgent message).
+        earlier = max(URGENCY_RANK[self._screen_one(t, lang).urgency] for _, t in recent)
+        if URGENCY_RANK[joint.urgency] <= earlier and not alone.flagged:
+            return alone
+        offset = len(joint_text) - len(text)
+        evidence = tuple(
+            replace(e, start=e.start - offset, end=e.end - offset)
+            for e in joint.evidence
+            if e.start >= offset
+        )
+        return ScreenResult(
+            joint.urgency,
+            joint.category,
+            joint.rule,
+            evidence,
+            layer="context",
+            model=joint.model,
+            context=tuple(i for i, _ in recent),
+        )
+
+    def screen_rules(self, text: str, lang: str = "en") -> ScreenResult:
+        """The rules layer alone."""
         if not text or text.isspace():
             return NONE_RESULT
         if len(text) <= WINDOW:
@@ -137,6 +206,49 @@ class Screener:
         return _decide(_outermost(evidence.values()))
 
 
+HISTORY_MAX = 4  # earlier messages read with a new one
+HISTORY_WINDOW = timedelta(minutes=30)
+
+
+def _recent(
+    history: Sequence[str | tuple[str, datetime]] | None, now: datetime | None
+) -> list[tuple[int, str]]:
+    """The usable earlier messages (index in `history`, text): the last few, of the last
+    30 minutes when their times are known."""
+    if not history:
+        return []
+    out: list[tuple[int, str]] = []
+    for i, item in enumerate(history):
+        if isinstance(item, str):
+            text, when = item, None
+        else:
+            text, when = item
+        if when is not None and now is not None and now - when > HISTORY_WINDOW:
+            continue
+        if isinstance(text, str) and text.strip():
+            out.append((i, text[-WINDOW:]))
+    return out[-HISTORY_MAX:]
+
+
+def combine(rules: ScreenResult, model: ModelScore) -> ScreenResult:
+    """The higher urgency of the rules and the model. A rule's idiom exclusion ("that
+    workout killed me") or a negation right before a rule's words ("I'm not going to use
+    tonight") vetoes the model only when the model is not confident: n-grams cannot read a
+    negation, the rules can."""
+    veto = any(
+        (e.adjusted or "").startswith("idiom:") or e.adjusted == "negated" for e in rules.evidence
+    )
+    raises = URGENCY_RANK[model.urgency] > URGENCY_RANK[rules.urgency]
+    if raises and (model.confident or not veto):
+        return ScreenResult(
+            model.urgency, model.category, "model", rules.evidence, layer="model", model=model
+        )
+    layer = "rules" if rules.flagged else None
+    return ScreenResult(
+        rules.urgency, rules.category, rules.rule, rules.evidence, layer=layer, model=model
+    )
+
+
 def _decide(kept: list[Evidence]) -> ScreenResult:
     """The result of a message's evidence: the most urgent match decides."""
     if not kept:
@@ -147,7 +259,7 @@ def _decide(kept: list[Evidence]) -> ScreenResult:
     ordered = tuple(sorted(kept, key=lambda e: (e.start, e.end, e.rule)))
     if best.urgency == "none":
         return ScreenResult("none", "none", None, ordered)
-    return ScreenResult(best.urgency, best.category, best.rule, ordered)
+    return ScreenResult(best.urgency, best.category, best.rule, ordered, layer="rules")
 
 
 def _outermost(evidence: Iterable[Evidence]) -> list[Evidence]:
@@ -267,17 +379,28 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=8)
-def _cached(path: str, cross_language: bool) -> Screener:
-    return Screener.from_dir(Path(path), cross_language=cross_language)
+def _cached(path: str, cross_language: bool, model_path: str) -> Screener:
+    model = Model.load(model_path)  # ModelError (a RulesError) when missing: start-up stops
+    return Screener.from_dir(Path(path), cross_language=cross_language, model=model)
 
 
-def load_screener(path: Path | str | None = None, cross_language: bool = True) -> Screener:
-    """A cached screener for a rules directory (built once per process)."""
+def load_screener(
+    path: Path | str | None = None,
+    cross_language: bool = True,
+    model_path: Path | str | None = None,
+) -> Screener:
+    """A cached screener (rules and the trained model), built once per process."""
     directory = Path(path) if path is not None else DEFAULT_RULES_DIR
+    model_file = Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH
     with _lock:
-        return _cached(str(directory.resolve()), cross_language)
+        return _cached(str(directory.resolve()), cross_language, str(model_file.resolve()))
 
 
-def screen(text: str, lang: str = "en") -> ScreenResult:
-    """Screen one message with the default rules (content/safety/)."""
-    return load_screener().screen(text, lang)
+def screen(
+    text: str,
+    lang: str = "en",
+    history: Sequence[str | tuple[str, datetime]] | None = None,
+    now: datetime | None = None,
+) -> ScreenResult:
+    """Screen one message with the default rules and model (content/safety/)."""
+    return load_screener().screen(text, lang, history=history, now=now)

@@ -47,6 +47,8 @@ def test_screen_mode_one_line_per_input_and_errors_do_not_stop() -> None:
     assert "not JSON" in results[1]["error"]
     assert results[2]["urgency"] == "same_day"
     assert "object" in results[3]["error"]
+    model = results[4].pop("model")  # what the trained layer saw, even when nothing fired
+    assert set(model) == {"urgency", "category", "p_urgent", "p_flag", "confident"}
     assert results[4] == {
         "id": 7,
         "urgency": "none",
@@ -82,9 +84,15 @@ def test_eval_mode_reports_figures(tmp_path: Path) -> None:
     assert code == 1  # same-day recall 1/2 and 1/2 none flagged miss the targets
     assert "skipped line 8" in out
     assert "(7 messages: en 6, es 1)" in out
-    assert "urgent recall          3/3     100.0%  target 100%   ok" in out
-    assert "same_day recall        1/2      50.0%  target >=95%  MISSED" in out
-    assert "none flagged           1/2      50.0%  target <=5%   MISSED" in out
+    assert "urgent recall          3/3     100.0%  target >=95%  ok" in out
+    assert "urgent flagged         3/3     100.0%  target >=98%  ok" in out
+    assert "same_day recall        1/2      50.0%  target >=90%  MISSED" in out
+    assert "none flagged           1/2      50.0%  target <=8%   MISSED" in out
+    # issue 17: figures by category and by language
+    assert "suicidal_ideation    caught     2/2     100.0%  flagged    2/2     100.0%" in out
+    assert "none                 flagged    1/2      50.0%" in out
+    assert "en   urgent    2/2     100.0%" in out
+    assert "es   urgent    1/1     100.0%" in out
     assert "category accuracy      4/4     100.0%" in out
     assert "  urgent             3         0         0" in out
     assert "  same_day           0         1         1" in out
