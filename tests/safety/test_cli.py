@@ -133,11 +133,13 @@ def test_module_runs_as_a_script() -> None:
     assert json.loads(proc.stdout)["category"] == "overdose_or_medical"
 
 
-# The floor the screen must never fall below on the development set, as measured on main
-# when the set grew to 308 messages (issue 17 raises these to its targets). The set is for
-# measuring only: nothing in the screen is written or trained from it.
-DEV_FLOOR = {"urgent recall": 78.0, "same_day recall": 75.0}
-DEV_NONE_CEILING = 12.0
+# The floor the screen must never fall below on the development set, as measured when issue
+# 17's layered screen (rules by composition + the model trained on the 14-pass corpus) landed;
+# raise it as the screen improves, never lower it. The set is for measuring only: nothing in
+# the screen is written or trained from it. (Issue 17's targets: urgent 95%, urgent flagged
+# 98%, same-day 90%, ordinary talk flagged 8%.)
+DEV_FLOOR = {"urgent recall": 85.1, "urgent flagged": 92.1, "same_day recall": 85.9}
+DEV_NONE_CEILING = 11.5
 
 
 def _percent(out: str, label: str) -> float:

@@ -49,7 +49,7 @@ def _time_in_child(texts: dict[str, str]) -> dict[str, dict[str, object]]:
         capture_output=True,
         text=True,
         cwd=REPO,
-        timeout=90,
+        timeout=120,
         check=True,
     )
     return json.loads(proc.stdout)
@@ -63,9 +63,10 @@ def test_256_kb_of_repeated_crisis_words_is_screened_in_a_few_seconds() -> None:
         assert got[name]["urgency"] == "urgent", name
         assert got[name]["evidence"] <= MAX_EVIDENCE, name
     for name, figures in got.items():
-        # The old screen needed 30-45 s for 64 KB (and minutes for 256 KB); now about 1-2 s
-        # on a shared machine. The bound leaves room for a busy machine.
-        assert figures["seconds"] < 6.0, (name, figures)
+        # The old screen needed 30-45 s for 64 KB (more than 90 s for 256 KB, the child's
+        # time limit); now 2-6 s with the model, on two cores shared by eight engineers. The
+        # bound leaves room for a busy machine and still fails the quadratic screen.
+        assert figures["seconds"] < 20.0, (name, figures)
 
 
 def test_a_crisis_anywhere_in_a_very_long_message_is_found_with_its_place() -> None:

@@ -387,8 +387,12 @@ def test_emoji_alone_is_not_urgent(text: str) -> None:
 
 
 def test_emoji_with_self_reference_adds_evidence() -> None:
+    from bot.safety import load_screener
+
+    rules = load_screener().screen_rules("me tonight 🔪", "en")
+    assert rules.urgency == SAME_DAY  # the rules alone; the trained layer may raise it
     result = screen("me tonight 🔪")
-    assert result.urgency == SAME_DAY
+    assert result.urgency in (SAME_DAY, URGENT)
     assert any(e.text == "🔪" for e in result.evidence)
 
 
