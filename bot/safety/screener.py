@@ -142,7 +142,7 @@ class Screener:
 
     def _screen_one(self, text: str, lang: str) -> ScreenResult:
         rules = self.screen_rules(text, lang)
-        if self.model is None:
+        if self.model is None or rules.urgency == "urgent":  # nothing the model says can raise it
             return rules
         return combine(rules, self.model.score(text))
 

@@ -109,8 +109,10 @@ def test_model_alone_reads_words_no_rule_lists() -> None:
 def test_the_result_says_which_layer_fired() -> None:
     rules = screen("i want to kill myself", "en")
     assert rules.layer == "rules" and rules.rule == "si.kill_self"
-    assert rules.model is not None  # the model's view is kept beside the rules'
-    out = rules.to_dict()
+    assert rules.model is None  # urgent by the rules: nothing could raise it further
+    same_day = screen("i relapsed last night", "en")
+    assert same_day.layer == "rules" and same_day.model is not None  # the model's view too
+    out = same_day.to_dict()
     assert out["layer"] == "rules" and set(out["model"]) >= {"p_urgent", "p_flag"}
 
 
