@@ -139,14 +139,20 @@ def _parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate content and grade every client text")
     check.add_argument("--dir", type=Path, default=DEFAULT_CONTENT_DIR)
-    screen = sub.add_parser("screen", help="run the safety screen over JSON lines on stdin")
-    screen.add_argument("--eval", metavar="FILE", help="score the screen on a labelled file")
+    sub.add_parser(
+        "screen",
+        help="the safety screen: JSON lines on stdin, --eval FILE, train (see screen --help)",
+    )
     sub.add_parser("keygen", help="print a new ENCRYPTION_KEY")
     admin.add_parser(sub)
     return parser
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["screen"]:  # the screen has its own options (--eval, --heldout, train)
+        from bot.safety.cli import main as screen_main
+
+        return screen_main(argv[1:], sys.stdin, sys.stdout)
     args = _parser().parse_args(argv)
     command = args.command or "start"
     try:
@@ -173,10 +179,6 @@ def _dispatch(command: str, args: argparse.Namespace, argv: list[str]) -> int:
         from bot.content import content_check_main
 
         return content_check_main(args.dir, sys.stdout)
-    if command == "screen":
-        from bot.safety.cli import main as screen_main
-
-        return screen_main(argv[1:], sys.stdin, sys.stdout)
     if command == "keygen":
         from cryptography.fernet import Fernet
 

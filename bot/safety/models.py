@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from bot.safety.model import ModelScore
 
 Urgency = Literal["urgent", "same_day", "none"]
 Category = Literal[
@@ -68,18 +71,31 @@ class ScreenResult:
     category: Category
     rule: str | None  # id of the rule that decided; None when nothing fired
     evidence: tuple[Evidence, ...] = ()
+    # Which layer decided: "rules", "model" (the trained layer; rule is "model") or "context"
+    # (this message read with the client's recent ones); None when nothing was flagged.
+    layer: str | None = None
+    model: ModelScore | None = None  # what the trained layer saw, whether or not it decided
+    # The recent messages (by position in the history given) read together with this one.
+    context: tuple[int, ...] = ()
 
     @property
     def flagged(self) -> bool:
         return self.urgency != "none"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "urgency": self.urgency,
             "category": self.category,
             "rule": self.rule,
             "evidence": [e.to_dict() for e in self.evidence],
         }
+        if self.layer is not None:
+            out["layer"] = self.layer
+        if self.model is not None:
+            out["model"] = self.model.to_dict()
+        if self.context:
+            out["context"] = list(self.context)
+        return out
 
 
 NONE_RESULT = ScreenResult(urgency="none", category="none", rule=None)

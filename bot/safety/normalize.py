@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -119,6 +120,7 @@ _HAS_ASCII_LETTER = re.compile(r"[a-z]")
 WORD_RE = re.compile(r"[^\W_]+")
 
 _MAX_VARIANTS = 16
+_MAX_UNIT = 120  # characters: a longer run-together or letter-spaced unit is left as it is
 _MAX_CACHE = 200_000
 
 
@@ -147,22 +149,28 @@ class Canonical:
     # Rewritten units: (canon_start, canon_end, base_start, base_end), in order.
     segments: list[tuple[int, int, int, int]] = field(default_factory=list)
     _offsets: tuple[list[int], list[int]] | None = None
+    _seg_index: tuple[list[int], list[int]] | None = None
 
     def _to_base(self, pos: int, is_end: bool) -> int:
-        shift = 0
-        for cs, ce, bs, be in self.segments:
-            if is_end:
-                if pos <= cs:
-                    break
-                if pos <= ce:
-                    return be
-            else:
-                if pos < cs:
-                    break
-                if pos < ce:
-                    return bs
-            shift += (ce - cs) - (be - bs)
-        return pos - shift
+        # Binary search over the rewritten units (in order, not overlapping): a message with
+        # thousands of matches and rewrites maps each span in log time.
+        if self._seg_index is None:
+            shifts, shift = [], 0
+            for cs, ce, bs, be in self.segments:
+                shifts.append(shift)  # the shift of everything before this unit
+                shift += (ce - cs) - (be - bs)
+            shifts.append(shift)
+            self._seg_index = ([seg[0] for seg in self.segments], shifts)
+        starts, shifts = self._seg_index
+        # The last unit that starts before pos (or at pos, for an end).
+        i = (bisect_left(starts, pos) if is_end else bisect_right(starts, pos)) - 1
+        if i >= 0:
+            cs, ce, bs, be = self.segments[i]
+            if is_end and pos <= ce:
+                return be
+            if not is_end and pos < ce:
+                return bs
+        return pos - shifts[i + 1]
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of `text` to the original message."""
@@ -243,6 +251,8 @@ class Normalizer:
     # -- per word (cached) ---------------------------------------------------------------------
 
     def _rewrite_unit(self, unit: str) -> str:
+        if len(unit) > _MAX_UNIT:  # no rule word is this long; splitting it would cost n^2
+            return unit
         if _SPACED_SEPARATORS.search(unit):  # letter-spaced: join only when it means something
             joined = _SPACED_SEPARATORS.sub("", unit)
             new = self.rewrite_word(joined)

@@ -43,18 +43,33 @@ class _Matcher:
     required: dict[PartRef, tuple[frozenset[str], ...]]
     scan_parts: tuple[PartRef, ...]
     scan_re: re.Pattern[str] | None
+    # Parts anchored by their rule's `with_words` (which need not be inside the match): they
+    # are searched in the whole text, not only near the word.
+    whole_text: frozenset[PartRef] = frozenset()
 
     @classmethod
-    def build(cls, parts_per_item: list[list[Compiled]]) -> _Matcher:
+    def build(
+        cls,
+        parts_per_item: list[list[Compiled]],
+        with_words: list[frozenset[str]] | None = None,
+    ) -> _Matcher:
         index: dict[str, set[PartRef]] = {}
         required: dict[PartRef, tuple[frozenset[str], ...]] = {}
         scan_parts: list[PartRef] = []
         scan_regexes: list[str] = []
+        whole_text: set[PartRef] = set()
         for i, parts in enumerate(parts_per_item):
             for j, part in enumerate(parts):
                 if len(part.required) > 1:
                     required[(i, j)] = part.required
-                if part.anchors is None:
+                words = with_words[i] if with_words else frozenset()
+                if part.anchors is None and words:
+                    # A pattern with no visible anchor, in a rule that needs one of these
+                    # words anyway: tried only when one is present, instead of on every message.
+                    whole_text.add((i, j))
+                    for word in words:
+                        index.setdefault(word, set()).add((i, j))
+                elif part.anchors is None:
                     scan_parts.append((i, j))
                     scan_regexes.append(part.regex)
                 else:
@@ -67,6 +82,7 @@ class _Matcher:
             required=required,
             scan_parts=tuple(scan_parts),
             scan_re=scan_re,
+            whole_text=frozenset(whole_text),
         )
 
     def candidates(self, canon: Canonical) -> dict[PartRef, list[tuple[int, int]] | None]:
@@ -87,10 +103,13 @@ class _Matcher:
         if len(text) <= _WINDOWED_FROM:
             found = dict.fromkeys(refs)
         elif refs:
-            wanted = {word for words in refs.values() for word in words}
+            wanted = {w for ref, words in refs.items() if ref not in self.whole_text for w in words}
             spans = {word: _windows_of(text, word) for word in wanted}
             for ref, words in refs.items():
-                found[ref] = [span for word in words for span in spans[word]]
+                if ref in self.whole_text:
+                    found[ref] = None
+                else:
+                    found[ref] = [span for word in words for span in spans[word]]
         if self.scan_re is not None and self.scan_re.search(text):
             found.update(dict.fromkeys(self.scan_parts))
         return found
@@ -102,8 +121,10 @@ _REACH = 160  # characters a phrase may reach on either side of its anchor
 
 def _windows_of(text: str, word: str) -> list[tuple[int, int]]:
     """Windows around each whole-word occurrence of `word` (str.find: C speed)."""
-    out = []
+    out: list[tuple[int, int]] = []
     n = len(word)
+    if text.count(word) * 2 * _REACH >= len(text):  # the windows would cover the text anyway
+        return [(0, len(text))]
     pos = text.find(word)
     while pos != -1:
         end = pos + n
@@ -300,6 +321,6 @@ def compile_ruleset(spec: RulesFile, source: Path, text: str = "") -> RuleSet:
         exclusions=tuple(exclusions),
         normalizer=Normalizer(lexicon),
         context=context,
-        rule_matcher=_Matcher.build(rule_parts),
+        rule_matcher=_Matcher.build(rule_parts, [rule.with_words for rule in rules]),
         exclusion_matcher=_Matcher.build(exclusion_parts),
     )

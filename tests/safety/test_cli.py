@@ -47,6 +47,8 @@ def test_screen_mode_one_line_per_input_and_errors_do_not_stop() -> None:
     assert "not JSON" in results[1]["error"]
     assert results[2]["urgency"] == "same_day"
     assert "object" in results[3]["error"]
+    model = results[4].pop("model")  # what the trained layer saw, even when nothing fired
+    assert set(model) == {"urgency", "category", "p_urgent", "p_flag", "confident"}
     assert results[4] == {
         "id": 7,
         "urgency": "none",
@@ -82,9 +84,15 @@ def test_eval_mode_reports_figures(tmp_path: Path) -> None:
     assert code == 1  # same-day recall 1/2 and 1/2 none flagged miss the targets
     assert "skipped line 8" in out
     assert "(7 messages: en 6, es 1)" in out
-    assert "urgent recall          3/3     100.0%  target 100%   ok" in out
-    assert "same_day recall        1/2      50.0%  target >=95%  MISSED" in out
-    assert "none flagged           1/2      50.0%  target <=5%   MISSED" in out
+    assert "urgent recall          3/3     100.0%  target >=95%  ok" in out
+    assert "urgent flagged         3/3     100.0%  target >=98%  ok" in out
+    assert "same_day recall        1/2      50.0%  target >=90%  MISSED" in out
+    assert "none flagged           1/2      50.0%  target <=8%   MISSED" in out
+    # issue 17: figures by category and by language
+    assert "suicidal_ideation    caught     2/2     100.0%  flagged    2/2     100.0%" in out
+    assert "none                 flagged    1/2      50.0%" in out
+    assert "en   urgent    2/2     100.0%" in out
+    assert "es   urgent    1/1     100.0%" in out
     assert "category accuracy      4/4     100.0%" in out
     assert "  urgent             3         0         0" in out
     assert "  same_day           0         1         1" in out
@@ -125,11 +133,13 @@ def test_module_runs_as_a_script() -> None:
     assert json.loads(proc.stdout)["category"] == "overdose_or_medical"
 
 
-# The floor the screen must never fall below on the development set, as measured on main
-# when the set grew to 308 messages (issue 17 raises these to its targets). The set is for
-# measuring only: nothing in the screen is written or trained from it.
-DEV_FLOOR = {"urgent recall": 78.0, "same_day recall": 75.0}
-DEV_NONE_CEILING = 12.0
+# The floor the screen must never fall below on the development set, as measured when issue
+# 17's layered screen (rules by composition + the model trained on the 14-pass corpus) landed;
+# raise it as the screen improves, never lower it. The set is for measuring only: nothing in
+# the screen is written or trained from it. (Issue 17's targets: urgent 95%, urgent flagged
+# 98%, same-day 90%, ordinary talk flagged 8%.)
+DEV_FLOOR = {"urgent recall": 85.1, "urgent flagged": 92.1, "same_day recall": 85.9}
+DEV_NONE_CEILING = 11.5
 
 
 def _percent(out: str, label: str) -> float:
@@ -145,3 +155,51 @@ def test_dev_set_holds_the_floor() -> None:
     for label, floor in DEV_FLOOR.items():
         assert _percent(out, label) >= floor, out
     assert _percent(out, "none flagged") <= DEV_NONE_CEILING, out
+
+
+# --- issue 16: rough edges of the screen's command line ------------------------------------
+
+
+def test_deeply_nested_json_is_an_error_line_not_a_crash() -> None:
+    lines = "[" * 100_000 + "\n" + json.dumps({"text": "i want to end my life"}) + "\n"
+    code, out = run([], lines)
+    assert code == 0
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["line"] == 1
+    assert "nested too deeply" in first["error"]
+    assert second["urgency"] == "urgent"  # the next line is still screened
+
+
+def test_eval_skips_non_utf8_lines_and_measures_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    good = json.dumps({"text": "kms", "category": "suicidal_ideation", "urgency": "urgent"})
+    latin1 = b'{"text": "caf\xe9", "category": "none", "urgency": "none"}\n'
+    path.write_bytes(latin1 + good.encode())
+    code, out = run(["--eval", str(path)])
+    assert "skipped line 1: not UTF-8" in out
+    assert "(1 messages: en 1)" in out
+    assert code == 0
+
+
+def test_eval_of_a_file_with_no_valid_line_does_not_say_targets_met(tmp_path: Path) -> None:
+    path = tmp_path / "nothing.jsonl"
+    path.write_text("not json\n{}\n\n", encoding="utf-8")
+    code, out = run(["--eval", str(path)])
+    assert code == 2
+    assert "targets met" not in out
+    assert "no labelled message could be read" in out
+
+
+def test_screen_via_python_m_bot_takes_its_own_options(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "screen", "--lang", "es"],
+        input=b"\xff\xfe" + json.dumps({"text": "me quiero matar"}).encode() + b"\n",
+        capture_output=True,
+        cwd=REPO,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert len(lines) == 1
+    assert "error" in json.loads(lines[0])  # the stray bytes spoil the line, not the run
