@@ -440,10 +440,9 @@ class CrisisReplyTexts(_Strict):
     not_safe: CrisisText
     safe_now: CrisisText
     told_on_call: CrisisText
-    told_no_on_call: Annotated[CrisisText, _allows("hours")]
-    later_today: ButtonText
+    told_no_on_call: Annotated[CrisisText, _allows("promise")]
     safety_plan_intro: CrisisText
-    same_day: CrisisText
+    same_day: Annotated[CrisisText, _allows("promise")]
     same_day_craving: CrisisText
     same_day_use: CrisisText
     followup: ClientText

@@ -34,6 +34,7 @@ from bot.alerts import (
     team_reachable,
     unreached_text,
 )
+from bot.careteam_promise import promise_sentence
 from bot.content import LanguagePack, render
 from bot.db import session_scope
 from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
@@ -45,15 +46,28 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PREFIX = "help:"
 REGIONS_DATA = "help:regions"
+MORE_HELP_PREFIX = "help:more:"
 
 # Handlers in this group run before every feature's own handlers.
 SCREEN_GROUP = -10
 
 
-def _card_keyboard(pack: LanguagePack) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(pack.ui.other_regions_button, callback_data=REGIONS_DATA)]]
-    )
+def _card_keyboard(pack: LanguagePack, region: str) -> InlineKeyboardMarkup:
+    """Under every card: the rest of the region's help (domestic violence, poison help,
+    naloxone steps, …) one tap away, and the other regions' cards."""
+    rows = [[InlineKeyboardButton(pack.ui.other_regions_button, callback_data=REGIONS_DATA)]]
+    if pack.crisis_more_help_parts(region):
+        more = InlineKeyboardButton(
+            pack.ui.more_help_button, callback_data=f"{MORE_HELP_PREFIX}{region}"
+        )
+        rows.insert(0, [more])
+    return InlineKeyboardMarkup(rows)
+
+
+# Findings whose right resources are on the "More help" list rather than the card's first
+# lines (domestic-violence line; poison help, naloxone and "stay with them"): sent with
+# the card, not one tap away.
+_MORE_HELP_WITH_CARD = {"unsafe_or_abuse", "overdose_or_medical"}
 
 
 async def _who_and_pack(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Who, str]:
@@ -78,7 +92,7 @@ async def send_crisis_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     pack = _pack(context, update, who)
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack))
+    await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack, region))
 
 
 async def help_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -187,10 +201,9 @@ async def reply_to_alert(
         reachable = await team_reachable(session, alert)
     pack = svc.content.language(client.language)
     reply = pack.alerts.reply
-    card = pack.crisis_card(program.region)
     if alert.tier is AlertTier.urgent and not ask_if_safe:
         # They already said they are not safe: the numbers first, then who was told.
-        await chat.send_message(card, protect_content=True)
+        await _send_card(chat, pack, program.region, alert.category)
     if alert.tier is AlertTier.urgent and ask_if_safe:
         ref = alert_ref(alert)
         buttons = InlineKeyboardMarkup(
@@ -203,14 +216,14 @@ async def reply_to_alert(
             ]
         )
         await chat.send_message(reply.urgent_opening, reply_markup=buttons)
-        await chat.send_message(card, protect_content=True)
+        await _send_card(chat, pack, program.region, alert.category)
     if alert.tier is AlertTier.urgent:
         told = (
             reply.team_unreached
             if not reachable
             else reply.told_on_call
             if program.on_call_24_7
-            else render(reply.told_no_on_call, hours=program.care_team_hours or reply.later_today)
+            else render(reply.told_no_on_call, promise=_promise(pack, program))
         )
         await chat.send_message(told)
         if plan:
@@ -220,7 +233,7 @@ async def reply_to_alert(
         return
     if not reachable:
         await chat.send_message(unreached_text(svc.content, client, program), protect_content=True)
-    parts = [reply.same_day] if reachable else []
+    parts = [render(reply.same_day, promise=_promise(pack, program))] if reachable else []
     if alert.category == "high_craving":
         parts.append(reply.same_day_craving)
     elif alert.category == "relapse_or_use":
@@ -230,7 +243,31 @@ async def reply_to_alert(
             "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
         )
     if alert.category in _CARD_WITH_SAME_DAY and reachable:
-        await chat.send_message(card, protect_content=True)
+        await _send_card(chat, pack, program.region, alert.category)
+
+
+async def _send_card(chat: Chat, pack: LanguagePack, region: str, category: str) -> None:
+    """The crisis card, and for abuse or an overdose the resources that fit it at once."""
+    await chat.send_message(
+        pack.crisis_card(region),
+        protect_content=True,
+        reply_markup=_card_keyboard(pack, region),
+    )
+    if category in _MORE_HELP_WITH_CARD and pack.crisis_more_help_parts(region):
+        await chat.send_message(pack.crisis_more_help(region), protect_content=True)
+
+
+def _promise(pack: LanguagePack, program: Program) -> str:
+    """When the team will see this, said truthfully for this moment: from the program's
+    office hours, on-call setting and time zone (never a promise of a call)."""
+    return promise_sentence(
+        pack.alerts.promise,
+        datetime.now(UTC),
+        program.timezone,
+        program.care_team_hours,
+        program.on_call_24_7,
+        pack.checkin.weekdays,
+    )
 
 
 # A later message of a burst gets the short acknowledgement at most this often.
@@ -367,15 +404,14 @@ async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 await requeue_detail(session, svc.content, alert, now, reason=action)
     await query.answer()
     reply = pack.alerts.reply
-    card = pack.crisis_card(program.region)
     if answer == "unsafe":
         # The emergency numbers first, then the rest.
         await chat.send_message(reply.not_safe)
-        await chat.send_message(card, protect_content=True)
+        await _send_card(chat, pack, program.region, alert.category)
     elif answer == "safe":
         await chat.send_message(reply.safe_now)
     else:
-        await chat.send_message(card, protect_content=True)
+        await _send_card(chat, pack, program.region, alert.category)
     if answer != "call":
         send_now(context)
 
@@ -396,11 +432,15 @@ async def region_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         ]
         await chat.send_message(pack.ui.choose_region, reply_markup=InlineKeyboardMarkup(buttons))
         return
-    region = query.data.removeprefix(CALLBACK_PREFIX)
+    more = query.data.startswith(MORE_HELP_PREFIX)
+    region = query.data.removeprefix(MORE_HELP_PREFIX if more else CALLBACK_PREFIX)
     if region not in content.regions:
         # Forged or outdated data: still show help, for the person's own region.
         _, region = await _who_and_pack(update, context)
-    await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack))
+    if more and pack.crisis_more_help_parts(region):
+        await chat.send_message(pack.crisis_more_help(region), protect_content=True)
+        return
+    await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack, region))
 
 
 async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -23,7 +23,8 @@ async def test_craving_8_alerts_the_clinician_once_and_7_does_not(care: Care) ->
     assert "craving 8/10" in (alert.evidence or "")
     texts = [m.text or "" for m in out]
     reply = care.content.language("en").alerts.reply
-    assert any(reply.same_day in t for t in await _texts(care))
+    opening, closing = reply.same_day.split("{promise}")
+    assert any(opening in t and closing in t for t in await _texts(care))
     assert not any(reply.urgent_opening in t for t in texts)
     await care.drain()
     to_clinician = [m.text or "" for m in await care.rivera.messages()]

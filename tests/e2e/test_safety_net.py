@@ -19,6 +19,7 @@ from bot.scheduling.clock import ManualClock
 from tests.e2e.conftest import ADMIN, CLIENT, CLINICIAN, COLLEAGUE, GROUP, STRANGER
 from tests.e2e.enrollment_steps import admin, client_row, invite, token_in
 from tests.e2e.enrollment_steps import program_with_clinician as setup_program
+from tests.e2e.promises import told_now
 from tests.factories import anywhere
 from tests.harness import BotHarness
 
@@ -48,7 +49,7 @@ async def test_an_urgent_message_gets_the_crisis_reply_and_the_team_an_alert(
     assert [r.text for r in replies] == [
         reply.urgent_opening,
         pack.crisis_card("US"),
-        reply.told_no_on_call.replace("{hours}", "Mon-Fri 9am-5pm"),
+        told_now(pack),
     ]
     assert replies[0].buttons == [[reply.safe_button, reply.not_safe_button], [reply.call_button]]
     await _drained(bot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import safety
 from bot.content import Content
 from bot.models import ClientStatus
 from tests.factories import add_client, add_clinician, add_program, row_counts
@@ -30,7 +31,8 @@ async def test_help_shows_the_us_crisis_card_to_anyone(bot: BotHarness, content:
     assert card.text == content.language("en").crisis_card("US")
     for number in ("911", "988", "AYUDA"):
         assert number in card.text
-    assert card.buttons == [[content.language("en").ui.other_regions_button]]
+    ui = content.language("en").ui
+    assert card.buttons == [[ui.more_help_button], [ui.other_regions_button]]
 
 
 async def test_the_help_now_button_shows_the_card_too(bot: BotHarness, content: Content) -> None:
@@ -141,7 +143,11 @@ async def test_an_unflagged_feeling_gets_a_kind_reply_not_a_refusal(
     program = await add_program(bot.services)
     await add_client(bot.services, program, telegram_user_id=7006)
     alex = bot.person(7006, "Alex")
-    (reply,) = await alex.send("I feel so alone tonight")
+    text = "i feel lonely since my sister moved away"
+    # A feeling the screen does not flag ("I feel so alone tonight" is flagged same-day by
+    # the trained layer: that one gets the alert path, not this reply).
+    assert safety.screen(text, "en").urgency == "none"
+    (reply,) = await alex.send(text)
     assert reply.text is not None
     assert reply.text.startswith("That sounds really lonely. I'm a program")
     assert "sorry" not in reply.text.lower() and "can't answer" not in reply.text
