@@ -41,7 +41,7 @@ from bot.db import session_scope
 from bot.features import crisis
 from bot.features.breathe import urge_surfing_button
 from bot.invites import normalize_code
-from bot.keyboards import PRIVATE_NEW, data_fields, main_menu
+from bot.keyboards import PRIVATE_NEW, data_fields, edit_buttons, main_menu
 from bot.models import (
     AftercarePlan,
     Alert,
@@ -309,7 +309,7 @@ async def _answer(
         # A toggle: show the ticks on the same message.
         if query is not None:
             keyboard = question_keyboard(pack, checkin, step)
-            await asyncio.gather(query.answer(), _quiet(query.edit_message_reply_markup(keyboard)))
+            await asyncio.gather(query.answer(), _quiet(edit_buttons(query, keyboard)))
         return
     label = pack.checkin.note.saved if note else answer_label(pack, step, value, result.selected)
     # The tap's acknowledgement, the edit showing the answer and the next question go
@@ -593,7 +593,7 @@ async def bam_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 await session.flush()
             fresh = screen.step is not None and not screen.answers
         await query.answer()
-        await _quiet(query.edit_message_reply_markup(None))
+        await _quiet(edit_buttons(query, None))
         if fields[2] == "later":
             await chat.send_message(pack.checkin.bam.later)
         elif fresh:
@@ -674,7 +674,7 @@ async def weekly_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         client.weekly_day = int(day)
         session.add(client)
     await query.answer()
-    await _quiet(query.edit_message_reply_markup(None))
+    await _quiet(edit_buttons(query, None))
     await chat.send_message(
         render(pack.checkin.weekly_day_set, day=pack.checkin.weekdays[int(day)])
     )
