@@ -63,8 +63,9 @@ async def answer_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             now=now,
         )
     await query.answer()
-    with contextlib.suppress(BadRequest):
-        await edit_buttons(query, None)
+    if outcome != "later_used":  # nothing recorded: Taken and Skip stay to be pressed
+        with contextlib.suppress(BadRequest):
+            await edit_buttons(query, None)
     if outcome == "skipped":
         send_now(context)
     reply = {
