@@ -3,7 +3,9 @@ and is at most 64 bytes (Telegram's limit); every press is validated on arrival.
 
 from __future__ import annotations
 
-from telegram import ReplyKeyboardMarkup
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, ReplyKeyboardMarkup
 from telegram.ext import filters
 
 from bot.content import LanguagePack
@@ -41,3 +43,13 @@ def main_menu(pack: LanguagePack) -> ReplyKeyboardMarkup:
 # answered (or acted on) a second time.
 PRIVATE_NEW = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 NEW_MESSAGE = filters.UpdateType.MESSAGE
+
+
+# python-telegram-bot sends the Defaults' parse_mode with editMessageReplyMarkup, which
+# takes none (the sandbox refuses it, as an unknown parameter); None here is dropped.
+_NO_PARSE_MODE: dict[str, Any] = {"parse_mode": None}
+
+
+async def edit_buttons(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> object:
+    """Replace (or, with None, remove) the inline keyboard of the message pressed."""
+    return await query.edit_message_reply_markup(markup, api_kwargs=_NO_PARSE_MODE)

@@ -71,6 +71,45 @@ async def sandbox_server() -> AsyncIterator[SandboxServer]:
     await server.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sandbox_refusals(*descriptions): requests the test expects the sandbox to refuse "
+        "(matched by a part of Telegram's error description)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def sandbox_refused_nothing_unexpected(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test whose bot made a request the sandbox refused, as Telegram would: the bot
+    may swallow the error (a "quiet" edit), but the client then misses what it showed.
+
+    Refusals the test arranged (an injected fault, a blocked chat) are expected; others
+    a test names with ``@pytest.mark.sandbox_refusals("chat not found", ...)``."""
+    if "sandbox_server" not in request.fixturenames:
+        yield
+        return
+    server: SandboxServer = request.getfixturevalue("sandbox_server")
+    yield
+    expected = [
+        part for marker in request.node.iter_markers("sandbox_refusals") for part in marker.args
+    ]
+    refused = [
+        f"{entry['method']} -> {entry.get('error_code')} {entry.get('description')} "
+        f"(params: {entry.get('params')})"
+        for entry in server.state.requests
+        if entry.get("ok") is False
+        and not entry.get("arranged")
+        and not entry.get("unread")
+        and not any(part in (entry.get("description") or "") for part in expected)
+    ]
+    if refused:
+        pytest.fail(
+            "the sandbox refused requests this test did not expect:\n" + "\n".join(refused),
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 async def services(
     database_url: str, sandbox_server: SandboxServer, content: Content

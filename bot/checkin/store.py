@@ -360,7 +360,9 @@ async def answer(
                 client_id=client.id or 0, checkin_id=checkin.id, at=now, craving=int(value)
             )
         )
-    result = Answered("ok", checkin, step, value, advanced=True)
+    # Done on a multi-select: what was ticked is the answer shown.
+    selected = items.split_keys(getattr(checkin, step)) if spec.shape is Shape.multi else []
+    result = Answered("ok", checkin, step, value, selected, advanced=True)
     await _after_step(
         session,
         content,

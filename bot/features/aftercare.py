@@ -34,7 +34,7 @@ from telegram.ext import (
 from bot.content import LanguagePack, render
 from bot.db import session_scope
 from bot.invites import normalize_code
-from bot.keyboards import PRIVATE_NEW, data_fields
+from bot.keyboards import PRIVATE_NEW, data_fields, edit_buttons
 from bot.models import (
     AftercarePlan,
     Client,
@@ -312,7 +312,7 @@ async def cadence_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await plan_client(svc.engine, client.id or 0, now)
     await query.answer()
     with _suppress():
-        await query.edit_message_reply_markup(None)
+        await edit_buttons(query, None)
     await chat.send_message(render(staff["stepped_down"], code=code, days=staff_days))
     await chat.send_message(
         render(staff["stepdown_groups"], code=code) if groups else staff["stepdown_no_groups"],
@@ -383,12 +383,12 @@ async def group_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await query.answer()
     if series is None:
         with _suppress():
-            await query.edit_message_reply_markup(None)
+            await edit_buttons(query, None)
         await chat.send_message(render(staff["groups_done"], code=code, count=count))
         return
     await replan(svc.engine, [series.id or 0], now_utc())
     with _suppress():
-        await query.edit_message_reply_markup(keyboard)
+        await edit_buttons(query, keyboard)
 
 
 def register(application: AnyApplication) -> None:

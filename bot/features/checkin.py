@@ -41,7 +41,7 @@ from bot.db import session_scope
 from bot.features import crisis
 from bot.features.breathe import urge_surfing_button
 from bot.invites import normalize_code
-from bot.keyboards import PRIVATE_NEW, data_fields, main_menu
+from bot.keyboards import PRIVATE_NEW, data_fields, edit_buttons, main_menu
 from bot.models import (
     AftercarePlan,
     Alert,
@@ -69,6 +69,10 @@ log = logging.getLogger(__name__)
 # session flow's (-3) typed answers, which are each one wide handler in their own group.
 # Those forms win: a line typed into them is theirs (see _typing_elsewhere).
 TYPED_GROUP = -6
+# Before the safety screen (crisis.py: -10 and -9), after the safety plan's save (-15):
+# the note is saved first, so a note the screen answers with the crisis path is kept.
+NOTE_SAVE_GROUP = -12
+NOTE_MAX = 2000  # characters of a note kept
 HIGH_CRAVING = 7  # at or above: the end of the check-in offers urge surfing
 PREFIX = "ck"
 
@@ -309,7 +313,7 @@ async def _answer(
         # A toggle: show the ticks on the same message.
         if query is not None:
             keyboard = question_keyboard(pack, checkin, step)
-            await asyncio.gather(query.answer(), _quiet(query.edit_message_reply_markup(keyboard)))
+            await asyncio.gather(query.answer(), _quiet(edit_buttons(query, keyboard)))
         return
     label = pack.checkin.note.saved if note else answer_label(pack, step, value, result.selected)
     # The tap's acknowledgement, the edit showing the answer and the next question go
@@ -357,6 +361,67 @@ async def _quiet(edit: object) -> None:
         log.info("check-in edit not applied: %s", exc)
 
 
+async def save_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before the safety screen: a line typed while the check-in waits for its note is
+    saved as the note, and that ends the check-in. Never answers and never stops the
+    update: the screen comes next (a note with risk words gets the crisis path and its
+    alert), then `typed` says the note was saved and finishes."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or not message.text or user is None:
+        return
+    try:
+        await _save_note(update, context, user.id, message.text, message.message_id)
+    except Exception as exc:  # the screen must run whatever happened here
+        # The error's type only: a database error's text can carry the note itself. The
+        # note is saved after the screen instead (typed), unless the screen answers it.
+        log.warning(
+            "check-in note of update %s not saved before the screen: %s",
+            update.update_id,
+            type(exc).__name__,
+        )
+
+
+async def _save_note(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int, text: str, message_id: int
+) -> None:
+    svc = services(context)
+    client, program = await _client(context, user_id)
+    if client is None or program is None or client.id is None:
+        return
+    if await _typing_elsewhere(context, client, message_id):
+        return
+    async with session_scope(svc.sessions) as session:
+        checkin = await _waiting(session, client, program, update.update_id)
+        if checkin is None or checkin.step != "note":
+            return
+        await store.answer(
+            session,
+            content=svc.content,
+            client=client,
+            checkin=checkin,
+            step="note",
+            value=items.SKIP,
+            now=now_utc(),
+            note=text[:NOTE_MAX],
+            update_id=update.update_id,
+            program=program,
+        )
+
+
+async def _waiting(
+    session: AsyncSession, client: Client, program: Program, update_id: int
+) -> CheckIn | None:
+    """The check-in waiting for a typed answer, or the one this very update's note ended
+    (saved before the screen, by save_note)."""
+    today = store.local_today(client, program, now_utc())
+    for c in await store.history(session, client.id or 0):
+        if c.step is None and c.last_update_id == update_id:
+            return c
+        if c.step is not None and (today - c.local_date).days <= store.RESUME_WITHIN_DAYS:
+            return c
+    return None
+
+
 async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text while a check-in waits: a number for a 0-10 question, the note, or a pointer."""
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
@@ -367,20 +432,18 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if client is None or program is None:
         return
     async with svc.sessions() as session:
-        today = store.local_today(client, program, now_utc())
-        waiting = [
-            c
-            for c in await store.history(session, client.id or 0)
-            if c.step is not None and (today - c.local_date).days <= store.RESUME_WITHIN_DAYS
-        ]
-    if not waiting:
+        checkin = await _waiting(session, client, program, update.update_id)
+    if checkin is None:
         return  # not ours: other features (or the fallback) answer
-    checkin = waiting[0]
-    step = checkin.step
-    assert step is not None
+    # None: the note of this very message ended the check-in before the screen.
+    step = checkin.step or "note"
     spec = items.STEPS[step]
     if spec.shape is Shape.text:
-        await _answer(update, context, str(checkin.id), step, items.SKIP, note=message.text[:2000])
+        if await _typing_elsewhere(context, client, message.message_id):
+            return  # a line for the safety plan or the aftercare plan, not the note
+        # Saves the note (or, saved already, says so) and finishes the check-in.
+        note = message.text[:NOTE_MAX]
+        await _answer(update, context, str(checkin.id), "note", items.SKIP, note=note)
         raise ApplicationHandlerStop
     number = items.parse_typed_scale(message.text)
     if spec.shape is Shape.scale and number is not None:
@@ -593,7 +656,7 @@ async def bam_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 await session.flush()
             fresh = screen.step is not None and not screen.answers
         await query.answer()
-        await _quiet(query.edit_message_reply_markup(None))
+        await _quiet(edit_buttons(query, None))
         if fields[2] == "later":
             await chat.send_message(pack.checkin.bam.later)
         elif fresh:
@@ -674,7 +737,7 @@ async def weekly_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         client.weekly_day = int(day)
         session.add(client)
     await query.answer()
-    await _quiet(query.edit_message_reply_markup(None))
+    await _quiet(edit_buttons(query, None))
     await chat.send_message(
         render(pack.checkin.weekly_day_set, day=pack.checkin.weekdays[int(day)])
     )
@@ -812,7 +875,6 @@ def register(application: AnyApplication) -> None:
             pack.ui.help_button,
         )
     ]
-    application.add_handler(
-        MessageHandler(PRIVATE_NEW & filters.TEXT & ~filters.COMMAND & ~filters.Text(menu), typed),
-        TYPED_GROUP,
-    )
+    typed_text = PRIVATE_NEW & filters.TEXT & ~filters.COMMAND & ~filters.Text(menu)
+    application.add_handler(MessageHandler(typed_text, save_note), NOTE_SAVE_GROUP)
+    application.add_handler(MessageHandler(typed_text, typed), TYPED_GROUP)

@@ -10,8 +10,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -101,24 +109,42 @@ async def help_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+def screened_text(message: Message | None) -> str | None:
+    """The words a person sent: a message's text (forwarded text too), the caption of any
+    media (photo, video, document, audio, voice, animation), or an edit's new text."""
+    if message is None:
+        return None
+    return message.text or message.caption or None
+
+
 async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Screen every private free-text message first; a concerning one is answered now.
+    """Screen every private text first (messages, captions, edits, forwards); a concerning
+    one is answered now.
 
     Clinicians' messages are not screened: their notes about a client are not a
     disclosure. Someone not enrolled gets the crisis card; a client gets the crisis
-    reply and their care team an alert.
+    reply and their care team an alert. An edit raises one only when it is more urgent
+    than what the message already raised.
     """
     message, user = update.effective_message, update.effective_user
-    if message is None or not message.text or user is None:
+    text = screened_text(message)
+    if message is None or not text or user is None:
         return
     svc = services(context)
     async with svc.sessions() as session:
         who = await identify(session, user.id)
     if who.is_clinician:
         return
-    result = safety.screen(message.text, who.language or user.language_code or "en")
+    result = safety.screen(text, who.language or user.language_code or "en")
     if result.urgency == "none":
         return
+    edited = update.edited_message
+    if (
+        edited is not None
+        and who.client is not None
+        and not await _edit_more_urgent(context, who.client, edited, result)
+    ):
+        raise ApplicationHandlerStop  # the alert already raised stands; nothing new
     # Log the rule, never the words: logs are not a place for a client's health information.
     log.warning(
         "screen flagged update %s: %s/%s (%s)",
@@ -130,8 +156,40 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if who.client is None:
         await send_crisis_card(update, context)
     else:
-        await _crisis_reply(update, context, who, result, message.text)
+        await _crisis_reply(update, context, who, result, text)
     raise ApplicationHandlerStop
+
+
+# Telegram's message date and this server's clock may differ a little.
+_CLOCK_SLACK = timedelta(minutes=1)
+_TIER_RANK = {"none": 0, AlertTier.same_day.value: 1, AlertTier.urgent.value: 2}
+
+
+async def _edit_more_urgent(
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    edited: Message,
+    result: safety.ScreenResult,
+) -> bool:
+    """Is the edit more urgent than what the message raised when it was sent (or since)?
+
+    The original words are gone (an edit carries only the new ones), so what it raised is
+    read back: the client's alerts from messages since it was sent (its date is the
+    original's). Equal or less urgent: that alert already covers it.
+    """
+    since = edited.date - _CLOCK_SLACK
+    async with services(context).sessions() as session:
+        tiers = (
+            await session.exec(
+                select(Alert.tier).where(
+                    Alert.client_id == client.id,
+                    Alert.source == "message",
+                    col(Alert.raised_at) >= since,
+                )
+            )
+        ).all()
+    raised = max((_TIER_RANK[AlertTier(t).value] for t in tiers), default=0)
+    return _TIER_RANK[result.urgency] > raised
 
 
 def _excerpt(text: str, result: safety.ScreenResult, width: int = 80) -> str:
@@ -485,9 +543,14 @@ def register(application: AnyApplication) -> None:
     application.add_handler(
         MessageHandler(private & filters.Text(help_labels), help_now), SCREEN_GROUP
     )
+    # Every text a person sends: new messages and edits, text and media captions.
+    sent_or_edited = filters.UpdateType.MESSAGE | filters.UpdateType.EDITED_MESSAGE
     application.add_handler(
         MessageHandler(
-            private & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+            filters.ChatType.PRIVATE
+            & sent_or_edited
+            & (filters.TEXT | filters.CAPTION)
+            & ~filters.COMMAND,
             screen_free_text,
         ),
         SCREEN_GROUP + 1,

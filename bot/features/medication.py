@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 from bot.content import render
 from bot.db import session_scope
 from bot.invites import normalize_code
-from bot.keyboards import PRIVATE_NEW, data_fields
+from bot.keyboards import PRIVATE_NEW, data_fields, edit_buttons
 from bot.medication import ANSWERS, MED_REMINDER, record_answer, times_of, valid_times
 from bot.models import Client, ClinicianRole, Delivery
 from bot.people import identify
@@ -63,8 +63,9 @@ async def answer_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             now=now,
         )
     await query.answer()
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(None)
+    if outcome != "later_used":  # nothing recorded: Taken and Skip stay to be pressed
+        with contextlib.suppress(BadRequest):
+            await edit_buttons(query, None)
     if outcome == "skipped":
         send_now(context)
     reply = {

@@ -33,7 +33,7 @@ from telegram.ext import (
 from bot.content import LanguagePack, render
 from bot.db import session_scope
 from bot.invites import normalize_code
-from bot.keyboards import PRIVATE_NEW, data_fields, main_menu
+from bot.keyboards import PRIVATE_NEW, data_fields, edit_buttons, main_menu
 from bot.models import (
     Client,
     Clinician,
@@ -343,7 +343,7 @@ async def reschedule_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 async def _close(query: object) -> None:
     with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(None)  # type: ignore[attr-defined]
+        await edit_buttons(query, None)  # type: ignore[arg-type]
 
 
 # --- clinicians ------------------------------------------------------------------------
@@ -555,7 +555,7 @@ async def add_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 draft.answers = answers
                 await query.answer()
                 with contextlib.suppress(BadRequest):  # unchanged: nothing to show
-                    await query.edit_message_reply_markup(_days_keyboard(staff, days))
+                    await edit_buttons(query, _days_keyboard(staff, days))
                 return
         elif step == "duration" and value.isdigit() and int(value) in DURATIONS:
             answers["duration"] = int(value)

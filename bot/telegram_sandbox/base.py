@@ -8,11 +8,21 @@ from dataclasses import dataclass
 class ApiError(Exception):
     """A refusal answered in Telegram's shape: ``{"ok": false, "error_code", "description"}``."""
 
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        arranged: bool = False,
+    ) -> None:
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        # Set up by whoever drives the sandbox (an injected fault, a blocked chat), not a
+        # request Telegram would refuse: the request log says so, for tests to tell apart.
+        self.arranged = arranged
 
     def payload(self) -> dict[str, object]:
         body: dict[str, object] = {

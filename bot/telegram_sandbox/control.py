@@ -20,6 +20,8 @@ from .media import STUB_VOICE, make_png
 from .spec import ApiSpec
 from .state import ChatState, Fault, SandboxState
 
+# The media a user can send with a caption (a sticker has none).
+_MEDIA = ("photo", "video", "document", "audio", "voice", "animation")
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]+)?")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -139,6 +141,8 @@ class Control:
     def _content(self, body: dict[str, Any]) -> dict[str, Any]:
         state = self.state
         caption = body.get("caption")
+        if caption is not None and (not isinstance(caption, str) or not caption):
+            raise ControlError(400, '"caption" must be a non-empty string')
         if body.get("sticker"):
             record = state.add_file("sticker", make_png(8, 8), "sticker.webp", "image/webp")
             return {
@@ -152,19 +156,57 @@ class Control:
                     "emoji": "🙂",
                 }
             }
-        if body.get("photo"):
-            record = state.add_file("photo", make_png(64, 48), "photo.png", "image/png")
-            content: dict[str, Any] = {"photo": [{**_file_meta(record), "width": 64, "height": 48}]}
+        media = [kind for kind in _MEDIA if body.get(kind)]
+        if len(media) > 1:
+            raise ControlError(400, f"one kind of media per message, not {', '.join(media)}")
+        if media:
+            content = self._media(media[0])
             if caption:
                 content["caption"] = caption
-            return content
-        if body.get("voice"):
-            record = state.add_file("voice", STUB_VOICE, "voice.ogg", "audio/ogg")
-            return {"voice": {**_file_meta(record), "duration": 2, "mime_type": "audio/ogg"}}
+            return self._forwarded(body, content)
+        if caption is not None:
+            raise ControlError(400, f'a "caption" goes with one of {", ".join(_MEDIA)}')
         text = body.get("text")
         if not isinstance(text, str) or not text:
-            raise ControlError(400, 'give "text" (non-empty) or one of "sticker", "photo", "voice"')
-        return _text_content(text)
+            raise ControlError(
+                400, f'give "text" (non-empty) or one of "sticker", {", ".join(_MEDIA)}'
+            )
+        return self._forwarded(body, _text_content(text))
+
+    def _media(self, kind: str) -> dict[str, Any]:
+        """A stub file of ``kind``, in the shape Telegram gives it in a message."""
+        state = self.state
+        if kind == "photo":
+            record = state.add_file("photo", make_png(64, 48), "photo.png", "image/png")
+            return {"photo": [{**_file_meta(record), "width": 64, "height": 48}]}
+        if kind == "voice":
+            record = state.add_file("voice", STUB_VOICE, "voice.ogg", "audio/ogg")
+            return {"voice": {**_file_meta(record), "duration": 2, "mime_type": "audio/ogg"}}
+        if kind == "audio":
+            record = state.add_file("audio", STUB_VOICE, "song.ogg", "audio/ogg")
+            return {"audio": {**_file_meta(record), "duration": 2, "mime_type": "audio/ogg"}}
+        if kind == "document":
+            record = state.add_file("document", b"%PDF-1.4\n", "notes.pdf", "application/pdf")
+            meta = {**_file_meta(record), "file_name": "notes.pdf", "mime_type": "application/pdf"}
+            return {"document": meta}
+        moving = {"width": 64, "height": 48, "duration": 2, "mime_type": "video/mp4"}
+        record = state.add_file(kind, b"\x00\x00\x00\x18ftypmp42", f"{kind}.mp4", "video/mp4")
+        if kind == "video":
+            return {"video": {**_file_meta(record), **moving}}
+        # An animation (GIF) comes with a document field too, as on Telegram.
+        animation = {**_file_meta(record), **moving, "file_name": "animation.mp4"}
+        document = {**_file_meta(record), "file_name": "animation.mp4", "mime_type": "video/mp4"}
+        return {"animation": animation, "document": document}
+
+    def _forwarded(self, body: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+        """``"forwarded_from": "<name>"``: the message is a forward of someone else's."""
+        origin = body.get("forwarded_from")
+        if origin is None:
+            return content
+        if not isinstance(origin, str) or not origin:
+            raise ControlError(400, '"forwarded_from" must be a non-empty name')
+        forward = {"type": "hidden_user", "sender_user_name": origin, "date": int(time.time())}
+        return {**content, "forward_origin": forward}
 
     def _edit(self, chat: ChatState, user: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         message_id = _int(body["edit_of"], "edit_of")
@@ -173,11 +215,20 @@ class Control:
             raise ControlError(
                 400, f"no message {message_id} from user {user['id']} in chat {chat.info['id']}"
             )
-        text = body.get("text")
-        if not isinstance(text, str) or not text:
-            raise ControlError(400, 'an edit needs a non-empty "text"')
-        message = {k: v for k, v in record["message"].items() if k != "entities"}
-        message.update(_text_content(text), edit_date=int(time.time()))
+        original = record["message"]
+        message = {k: v for k, v in original.items() if k not in ("entities", "caption")}
+        if any(kind in original for kind in _MEDIA):
+            # A media message's edit changes its caption.
+            caption = body.get("caption")
+            if not isinstance(caption, str) or not caption:
+                raise ControlError(400, 'an edit of a media message needs a non-empty "caption"')
+            message["caption"] = caption
+        else:
+            text = body.get("text")
+            if not isinstance(text, str) or not text:
+                raise ControlError(400, 'an edit needs a non-empty "text"')
+            message.update(_text_content(text))
+        message["edit_date"] = int(time.time())
         record["message"] = message
         update_id = self.state.add_update("edited_message", dict(message))
         return {

@@ -211,6 +211,7 @@ class Person:
         self.chat_id = user_id
         self.first_name = first_name
         self.language_code = language_code
+        self.last_sent_id: int | None = None  # the message_id of what this person last sent
 
     def _user(self) -> dict[str, Any]:
         return {
@@ -221,6 +222,8 @@ class Person:
 
     async def _inject(self, **body: Any) -> list[SentMessage]:
         sent = await self.sandbox.inject({"user": self._user(), **body})
+        if "edit_of" not in body:
+            self.last_sent_id = sent["message_id"]
         await self.sandbox.settle(sent["update_id"])
         return await self.sandbox.events(sent["chat_id"], since=sent["event_count"])
 
@@ -231,11 +234,21 @@ class Person:
     async def send_sticker(self) -> list[SentMessage]:
         return await self._inject(sticker=True)
 
-    async def send_photo(self) -> list[SentMessage]:
-        return await self._inject(photo=True)
+    async def send_photo(self, caption: str | None = None) -> list[SentMessage]:
+        return await self.send_media("photo", caption)
 
-    async def send_voice(self) -> list[SentMessage]:
-        return await self._inject(voice=True)
+    async def send_voice(self, caption: str | None = None) -> list[SentMessage]:
+        return await self.send_media("voice", caption)
+
+    async def send_media(self, kind: str, caption: str | None = None) -> list[SentMessage]:
+        """Send a stub ``kind`` (photo, video, document, audio, voice, animation), with a
+        caption if given."""
+        extra = {"caption": caption} if caption is not None else {}
+        return await self._inject(**{kind: True}, **extra)
+
+    async def forward(self, text: str, from_name: str = "Sam") -> list[SentMessage]:
+        """Forward someone else's text message (``forward_origin`` names ``from_name``)."""
+        return await self._inject(text=text, forwarded_from=from_name)
 
     async def send_in(self, chat_id: int, text: str) -> list[SentMessage]:
         """Send ``text`` in a group chat; returns the new events in that group."""
@@ -244,6 +257,10 @@ class Person:
     async def edit(self, message_id: int, text: str) -> list[SentMessage]:
         """Edit one of this person's earlier messages (an edited_message update)."""
         return await self._inject(edit_of=message_id, text=text)
+
+    async def edit_caption(self, message_id: int, caption: str) -> list[SentMessage]:
+        """Edit the caption of one of this person's earlier media messages."""
+        return await self._inject(edit_of=message_id, caption=caption)
 
     async def messages(self) -> list[SentMessage]:
         return await self.sandbox.events(self.chat_id)

@@ -152,6 +152,10 @@ class SandboxServer:
             return _respond({"ok": True, "result": result})
         except ApiError as err:
             entry.update(ok=False, error_code=err.error_code, description=err.description)
+            if err.arranged:
+                entry["arranged"] = True
+            if _gone(request):
+                entry["unread"] = True  # the bot had given up on this request (a closed poll)
             return _respond(err.payload(), err.error_code)
         finally:
             if active:

@@ -83,7 +83,10 @@ class Fault:
         code = self.error_code or 500
         if code == 429:
             return ApiError(
-                429, f"Too Many Requests: retry after {self.retry_after}", self.retry_after
+                429,
+                f"Too Many Requests: retry after {self.retry_after}",
+                self.retry_after,
+                arranged=True,
             )
         words = {
             400: "Bad Request",
@@ -96,7 +99,7 @@ class Fault:
             503: "Service Unavailable",
             504: "Gateway Timeout",
         }
-        return ApiError(code, words.get(code, "Error"))
+        return ApiError(code, words.get(code, "Error"), arranged=True)
 
 
 class SandboxState:
@@ -223,7 +226,7 @@ class SandboxState:
         if isinstance(chat_id, str):
             raise ApiError(400, "Bad Request: chat not found")  # no public usernames here
         if chat_id in self.blocked:
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
+            raise ApiError(403, "Forbidden: bot was blocked by the user", arranged=True)
         chat = self.chats.get(chat_id)
         if chat is None:
             if chat_id in self.users:

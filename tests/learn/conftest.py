@@ -8,6 +8,7 @@ from bot.content import Content, LanguagePack
 from bot.db import session_scope
 from bot.models import Client, Program
 from bot.telegram_sandbox import Person, SentMessage
+from tests.delivery.conftest import open_chat
 from tests.factories import add_client, add_clinician, add_program
 from tests.harness import BotHarness
 
@@ -29,6 +30,9 @@ async def program(bot: BotHarness) -> Program:
 async def alex(bot: BotHarness, program: Program) -> Person:
     """An enrolled client in their first program week, with Dr. Rivera as primary."""
     rivera = await add_clinician(bot.services, program, telegram_user_id=CLINICIAN)
+    # Dr. Rivera has written to the bot before: her alerts reach her (Telegram refuses a
+    # bot's first message to someone, "chat not found").
+    open_chat(bot.server, CLINICIAN, "Dr. Rivera")
     client = await add_client(bot.services, program, telegram_user_id=CLIENT, code=CODE)
     async with session_scope(bot.services.sessions) as session:
         row = await session.get(Client, client.id)

@@ -588,3 +588,32 @@ async def test_settle_waits_for_delivery_and_quiet(tg: BotClient, http: httpx.As
 async def test_server_url_properties(server: SandboxServer) -> None:
     assert server.bot_api_url == f"{server.url}/bot"
     assert server.file_api_url == f"{server.url}/file/bot"
+
+
+async def test_captioned_media_forwards_and_caption_edits_parse_as_telegram_sends_them(
+    tg: BotClient, http: httpx.AsyncClient
+) -> None:
+    from telegram import Update
+
+    kinds = ("photo", "video", "document", "audio", "voice", "animation")
+    sent = [await inject(http, **{kind: True}, caption=f"a {kind}") for kind in kinds]
+    await inject(http, text="from a friend", forwarded_from="Jo")
+    await inject(http, edit_of=sent[0]["message_id"], caption="a new caption")
+    updates = [Update.de_json(u, None) for u in await tg.ok("getUpdates")]
+    for kind, update in zip(kinds, updates, strict=False):
+        assert update.message is not None and update.message.caption == f"a {kind}"
+        assert getattr(update.message, kind), kind
+    forward = updates[len(kinds)].message
+    assert forward is not None and forward.text == "from a friend"
+    assert forward.forward_origin is not None and forward.forward_origin.type == "hidden_user"
+    edited = updates[-1].edited_message
+    assert edited is not None and edited.caption == "a new caption" and edited.photo
+    refused = [
+        {"caption": "no media", "text": "x"},
+        {"photo": True, "voice": True},
+        {"edit_of": sent[0]["message_id"], "text": "a media message has no text"},
+        {"photo": True, "caption": ""},
+    ]
+    for body in refused:
+        body["user"] = {"id": USER_ID, "first_name": "Ana"}
+        assert (await http.post("/sandbox/messages", json=body)).status_code == 400, body

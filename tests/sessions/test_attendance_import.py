@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from bot.models import Alert, AlertTier, AuditEvent, SessionAttendance
@@ -31,6 +32,9 @@ async def missed_alerts(bot: BotHarness) -> list[Alert]:
         )
 
 
+# A mark that changes nothing re-renders the same attendance message: Telegram refuses the
+# edit ("message is not modified") and the bot rightly lets it be.
+@pytest.mark.sandbox_refusals("message is not modified")
 async def test_import_marks_flags_once_and_reports_a_bad_row(
     team: tuple[BotHarness, str], tmp_path: Path
 ) -> None:
