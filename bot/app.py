@@ -124,6 +124,7 @@ async def polling(
         inbox = inbox_of(application)
         if inbox is not None:
             await inbox.load_newest()
+            inbox.looks_ahead = True
         assert application.updater is not None
         await application.updater.start_polling(
             poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES

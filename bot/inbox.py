@@ -116,6 +116,12 @@ class Inbox:
         # while its row is written (`store_while_handled`) instead of after.
         self._newest: int | None = None
         self._storing: dict[int, asyncio.Task[bool]] = {}
+        # Polling only (set when it starts): while an update waits for the database,
+        # look ahead at what Telegram holds behind it, for crisis messages
+        # (`_look_ahead`). Seconds between looks; ids looked at already.
+        self.looks_ahead = False
+        self.look_ahead_every = 3.0
+        self._looked_at: set[int] = set()
         # Built once: every update goes through it, and building and keying the
         # statement cost more than SQLite running it.
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -200,6 +206,8 @@ class Inbox:
         """`record`, retried while the database is unreachable. Polling waits here, so
         Telegram keeps the update until it is stored (the offset does not move)."""
         failures = 0
+        loop = asyncio.get_running_loop()
+        looked = -float("inf")
         while True:
             try:
                 return await self.record(update, as_sent)
@@ -210,7 +218,42 @@ class Inbox:
                     update.update_id,
                     type(exc).__name__,
                 )
-                await asyncio.sleep(self.retry_after(failures))
+            if self.looks_ahead and loop.time() - looked >= self.look_ahead_every:
+                looked = loop.time()
+                await self._look_ahead(update.update_id)
+            await asyncio.sleep(self.retry_after(failures))
+
+    async def _look_ahead(self, waiting: int) -> None:
+        """Polling waits for update `waiting` to be stored, so Telegram holds every later
+        message unread: a crisis among them would get no card until the database is
+        back. Fetch them without confirming anything (offset = the waiting update's id,
+        which the Updater asks for next anyway; its own poll is not running while it
+        waits here) and send the crisis card to those the screen flags. They are
+        handled as usual once the database is back; the card is not sent again then."""
+        application = self._application
+        if application is None or not application.running:
+            return
+        from bot.features.crisis_fallback import card_while_database_down
+
+        try:
+            ahead = await application.bot.get_updates(offset=waiting, timeout=0)
+        except TelegramError as exc:
+            log.warning("cannot look ahead of update %s (%s)", waiting, type(exc).__name__)
+            return
+        self._looked_at = {seen for seen in self._looked_at if seen >= waiting}
+        for update in ahead:
+            update_id = update.update_id
+            if update_id in self._looked_at or update_id in self.crisis_cards:
+                continue
+            self._looked_at.add(update_id)
+            if update_id in self._storing:
+                continue  # being handled already: a failure there sends the card
+            context = application.context_types.context.from_update(update, application)
+            try:
+                if await card_while_database_down(update, context):
+                    self.crisis_cards.add(update_id)
+            except TelegramError:
+                log.exception("could not send the crisis card of update %s", update_id)
 
     async def load_newest(self) -> None:
         """Read the newest update id stored (at the start of polling, the only consumer)."""
@@ -479,6 +522,14 @@ class InboxQueue(asyncio.Queue[object]):
             await super().put(item)
             return
         raw = self.as_sent(item.update_id) if self.as_sent is not None else None
+        if item.update_id in self.inbox.crisis_cards:
+            # Its card went out while the database was down (`Inbox._look_ahead`).
+            from bot.features.crisis_fallback import without_second_card
+            from bot.services import services
+
+            application = self.inbox._application
+            if application is not None:
+                without_second_card(item, services(application).content)
         if self.inbox.surely_new(item.update_id):
             # Handled while its row is written (on PostgreSQL the two overlap); polling
             # still confirms it only once stored, as it waits for this `put`.

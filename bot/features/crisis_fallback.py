@@ -89,9 +89,8 @@ async def _send_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     assert user is not None and chat is not None
     svc = services(context)
     pack = svc.content.language(user.language_code)
-    await chat.send_message(
-        pack.crisis_card(svc.settings.default_region), reply_markup=_card_keyboard(pack)
-    )
+    region = svc.settings.default_region
+    await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack, region))
 
 
 class _ChatWithoutCard:

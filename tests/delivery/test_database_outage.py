@@ -90,6 +90,7 @@ async def outage(bot: BotHarness, request: pytest.FixtureRequest) -> AsyncIterat
     assert inbox is not None
     # Retries come quickly here (production: 0.5 s, doubling up to 10 s).
     inbox.retry_after = lambda _failures: 0.05
+    inbox.look_ahead_every = 0.05  # production: every 3 s
     kind = PostgresDown if request.param == "postgres_down" else Outage
     outage = kind(bot.services.engine)
     yield outage
@@ -163,6 +164,62 @@ async def test_a_crisis_during_an_outage_gets_the_card_at_once_and_the_alert_aft
     assert len(detail) == 1 and code in detail[0]
     # The ordinary message sent during the outage got its ordinary answer.
     assert await _texts(bot, STRANGER) == [pack.ui.welcome]
+
+
+async def test_a_crisis_behind_a_message_waiting_for_the_database_gets_the_card_at_once(
+    team: tuple[BotHarness, str],
+    outage: Outage,
+    content: Content,
+) -> None:
+    """Polling waits for the outage's first message to be stored, so Telegram holds
+    every later one: a crisis among them still gets the card at once, and after the
+    outage its alert, without a second card."""
+    bot, code = team
+    pack = content.language("en")
+    card = pack.crisis_card(bot.services.settings.default_region)
+    client_before = len(await bot.sandbox.messages(CLIENT))
+    clinician_before = len(await bot.sandbox.messages(CLINICIAN))
+    group_before = len(await bot.sandbox.messages(GROUP))
+
+    await outage.start()
+    sam = {"id": STRANGER, "first_name": "Sam", "language_code": "en"}
+    hello = await bot.sandbox.inject({"user": sam, "text": "hello"})
+
+    async def sam_told() -> bool:
+        return pack.ui.error in await _texts(bot, STRANGER)
+
+    # Sam's message was fetched and failed: polling now waits for its row.
+    await wait_until(sam_told, "the apology while the database is down", limit=10)
+    alex = {"id": CLIENT, "first_name": "Alex", "language_code": "en"}
+    crisis = await bot.sandbox.inject({"user": alex, "text": CRISIS})
+
+    async def card_sent() -> bool:
+        return card in await _texts(bot, CLIENT, client_before)
+
+    await wait_until(card_sent, "the crisis card while the database is still down", limit=10)
+    # The database is still down: the card was not waiting for it.
+    assert pack.alerts.reply.urgent_opening not in await _texts(bot, CLIENT, client_before)
+
+    await outage.back()
+
+    async def done(update_id: int) -> bool:
+        row = await _inbox_row(bot, update_id)
+        return row is not None and row.status is InboundStatus.done
+
+    await wait_until(lambda: done(hello["update_id"]), "Sam's message handled after the outage")
+    await wait_until(lambda: done(crisis["update_id"]), "the crisis handled after the outage")
+    await _drained(bot)
+
+    after = await _texts(bot, CLIENT, client_before)
+    assert after.count(card) == 1
+    assert pack.alerts.reply.urgent_opening in after
+    async with bot.services.sessions() as session:
+        assert len((await session.exec(select(Alert))).all()) == 1
+    group = [m.text or "" for m in (await bot.sandbox.messages(GROUP))[group_before:]]
+    assert len([t for t in group if code in t and "URGENT" in t]) == 1
+    detail = [t for t in await _texts(bot, CLINICIAN, clinician_before) if "kill myself" in t]
+    assert len(detail) == 1 and code in detail[0]
+    assert await _texts(bot, STRANGER) == [pack.ui.error, pack.ui.welcome]
 
 
 async def test_a_message_failing_during_an_outage_is_answered_after_it_not_marked_done(
