@@ -220,7 +220,10 @@ class Inbox:
                 )
             if self.looks_ahead and loop.time() - looked >= self.look_ahead_every:
                 looked = loop.time()
-                await self._look_ahead(update.update_id)
+                try:
+                    await self._look_ahead(update.update_id)
+                except Exception:  # storing this update must go on whatever happens
+                    log.exception("looking ahead of update %s failed", update.update_id)
             await asyncio.sleep(self.retry_after(failures))
 
     async def _look_ahead(self, waiting: int) -> None:
