@@ -154,15 +154,9 @@ class Inbox:
         if not isinstance(update, Update):
             return
         self._failed_now[update.update_id] = context.error
-        if database_unavailable(context.error) and update.update_id not in self.crisis_cards:
+        if database_unavailable(context.error):
             # The crisis card must not wait for the database (the alert has to).
-            from bot.features.crisis_fallback import card_while_database_down
-
-            try:
-                if await card_while_database_down(update, context):
-                    self.crisis_cards.add(update.update_id)
-            except TelegramError:
-                log.exception("could not send the crisis card of update %s", update.update_id)
+            await self.card_while_down(update)
         if self._failures.get(update.update_id, 0) > 0:
             log.warning(
                 "update %s failed again (%s); it will be retried",
@@ -236,8 +230,6 @@ class Inbox:
         application = self._application
         if application is None or not application.running:
             return
-        from bot.features.crisis_fallback import card_while_database_down
-
         try:
             ahead = await application.bot.get_updates(offset=waiting, timeout=0)
         except TelegramError as exc:
@@ -251,12 +243,7 @@ class Inbox:
             self._looked_at.add(update_id)
             if update_id in self._storing:
                 continue  # being handled already: a failure there sends the card
-            context = application.context_types.context.from_update(update, application)
-            try:
-                if await card_while_database_down(update, context):
-                    self.crisis_cards.add(update_id)
-            except TelegramError:
-                log.exception("could not send the crisis card of update %s", update_id)
+            await self.card_while_down(update)
 
     async def load_newest(self) -> None:
         """Read the newest update id stored (at the start of polling, the only consumer)."""
@@ -303,6 +290,32 @@ class Inbox:
             return
         await self._finish(update, InboundStatus.done)
 
+    async def card_while_down(self, update: Update) -> None:
+        """The database cannot be reached and this update cannot be stored or handled:
+        send its crisis card now if the screen flags it (crisis_fallback), once."""
+        application = self._application
+        if application is None or update.update_id in self.crisis_cards:
+            return
+        from bot.features.crisis_fallback import card_while_database_down
+
+        context = application.context_types.context.from_update(update, application)
+        try:
+            if await card_while_database_down(update, context):
+                self.crisis_cards.add(update.update_id)
+        except TelegramError:
+            log.exception("could not send the crisis card of update %s", update.update_id)
+
+    def no_second_card(self, update: Update) -> None:
+        """An update whose card went out while the database was down is handled without
+        sending that card again."""
+        application = self._application
+        if application is None or update.update_id not in self.crisis_cards:
+            return
+        from bot.features.crisis_fallback import without_second_card
+        from bot.services import services
+
+        without_second_card(update, services(application).content)
+
     async def _retry(self, update: Update, failures: int) -> None:
         """Handle a failed update again after a pause (its row is written first)."""
         storing = self._storing.pop(update.update_id, None)
@@ -315,11 +328,7 @@ class Inbox:
             self._forget(update.update_id)
             return
         log.info("handling update %s again (failed %d time(s))", update.update_id, failures)
-        if update.update_id in self.crisis_cards:
-            from bot.features.crisis_fallback import without_second_card
-            from bot.services import services
-
-            without_second_card(update, services(application).content)
+        self.no_second_card(update)
         queue = application.update_queue
         if isinstance(queue, InboxQueue):
             await queue.put_recorded(update)
@@ -525,14 +534,8 @@ class InboxQueue(asyncio.Queue[object]):
             await super().put(item)
             return
         raw = self.as_sent(item.update_id) if self.as_sent is not None else None
-        if item.update_id in self.inbox.crisis_cards:
-            # Its card went out while the database was down (`Inbox._look_ahead`).
-            from bot.features.crisis_fallback import without_second_card
-            from bot.services import services
-
-            application = self.inbox._application
-            if application is not None:
-                without_second_card(item, services(application).content)
+        # Its card may have gone out while the database was down (`Inbox._look_ahead`).
+        self.inbox.no_second_card(item)
         if self.inbox.surely_new(item.update_id):
             # Handled while its row is written (on PostgreSQL the two overlap); polling
             # still confirms it only once stored, as it waits for this `put`.

@@ -107,8 +107,12 @@ class WebhookReceiver:
             log.exception(
                 "cannot store update %s: answering 500 so Telegram retries", update.update_id
             )
+            # Help does not wait for the database: a flagged message gets its crisis card
+            # now; the redelivery, once stored, is handled without sending it again.
+            await inbox.card_while_down(update)
             return web.Response(status=500, text="try again")
         if new:
+            inbox.no_second_card(update)
             handled = inbox.expect(update.update_id)
             await queue.put_recorded(update)
             try:

@@ -187,3 +187,42 @@ async def test_python_m_bot_webhook_serves_updates(
     finally:
         worker.stop()
     assert worker.process.returncode == 0, worker.output()
+
+
+async def test_a_crisis_the_webhook_cannot_store_gets_the_card_at_once_and_once(
+    webhook_bot: tuple[WebhookReceiver, Sandbox],
+    services: Services,
+    sandbox_server: SandboxServer,
+    content: Content,
+) -> None:
+    """Issue 16, defect 6 in webhook mode: with the database down the update is refused
+    (500, so Telegram delivers it again), but its crisis card does not wait; the
+    redelivery, once stored, is handled without a second card."""
+    from tests.delivery.test_database_outage import Outage
+
+    receiver, _ = webhook_bot
+    sandbox_server.state.private_chat(
+        sandbox_server.state.upsert_user({"id": STRANGER, "first_name": "Sam"})
+    )
+    crisis = {
+        **_UPDATE,
+        "update_id": 900002,
+        "message": {**_UPDATE["message"], "text": "I am going to kill myself tonight"},
+    }
+    outage = Outage(services.engine)
+    card = content.language("en").crisis_card("US")
+    events = sandbox_server.state.chats[STRANGER].events
+    async with httpx.AsyncClient(timeout=30) as http:
+        post = f"{receiver.url}{receiver.path}"
+        await outage.start()
+        try:
+            refused = await http.post(post, json=crisis, headers={SECRET_HEADER: SECRET})
+            assert refused.status_code == 500
+            assert [e["text"] for e in events] == [card]  # while the database is down
+        finally:
+            await outage.back()
+        again = await http.post(post, json=crisis, headers={SECRET_HEADER: SECRET})
+    assert again.status_code == 200
+    (row,) = await _inbox(services)
+    assert (row.update_id, row.status) == (900002, InboundStatus.done)
+    assert [e["text"] for e in events] == [card]  # not twice
