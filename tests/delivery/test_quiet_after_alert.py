@@ -17,6 +17,7 @@ from bot.models import Alert, Client, Delivery, DeliveryStatus, Program
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.kinds import CRISIS_GAP, AfterAlert, get_kind
 from bot.telegram_sandbox import Person
+from tests.delivery.conftest import open_chat
 from tests.e2e.enrollment_steps import admin
 from tests.factories import add_client, add_clinician, add_program
 from tests.harness import BotHarness
@@ -35,6 +36,8 @@ async def alex(bot: BotHarness) -> Person:
     """An enrolled client in their first week (a lesson is waiting for them)."""
     program = await add_program(bot.services)
     rivera = await add_clinician(bot.services, program, telegram_user_id=CLINICIAN)
+    # Dr. Rivera has written to the bot before, so her copy of the alert reaches her.
+    open_chat(bot.server, CLINICIAN, "Dr. Rivera")
     client = await add_client(bot.services, program, telegram_user_id=CLIENT)
     async with session_scope(bot.services.sessions) as session:
         row = await session.get(Client, client.id)
