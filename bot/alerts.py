@@ -417,22 +417,24 @@ async def requeue_detail(
     await session.flush()
     text = await detail_text(session, content, alert)
     for clinician in await first_responders(session, alert):
-        assert clinician.telegram_user_id is not None
-        session.add(
-            Delivery(
-                kind=ALERT.name,
-                recipient_chat_id=clinician.telegram_user_id,
-                client_id=alert.client_id,
-                due_at=now,
-                payload={
-                    "text": text,
-                    "buttons": alert_buttons(content, alert),
-                    "alert_id": alert.id,
-                },
-                dedupe_key=f"alert:{alert.id}:{reason}:{clinician.id}:{now.isoformat()}",
-                created_at=now,
-            )
-        )
+        key = f"alert:{alert.id}:{reason}:{clinician.id}:{now.isoformat()}"
+        session.add(_detail_copy(content, alert, clinician, text, now, key))
+
+
+def _detail_copy(
+    content: Content, alert: Alert, clinician: Clinician, text: str, now: datetime, key: str
+) -> Delivery:
+    """A clinician's private copy of an alert's detail, with its buttons, to send now."""
+    assert clinician.telegram_user_id is not None
+    return Delivery(
+        kind=ALERT.name,
+        recipient_chat_id=clinician.telegram_user_id,
+        client_id=alert.client_id,
+        due_at=now,
+        payload={"text": text, "buttons": alert_buttons(content, alert), "alert_id": alert.id},
+        dedupe_key=key,
+        created_at=now,
+    )
 
 
 async def render_escalation(ctx: RenderContext, item: DueDelivery) -> Outgoing | Skip:
@@ -685,22 +687,8 @@ async def reroute_failed_copy(
                 staff = content.language(None).alerts.staff
                 text = staff.rerouted + "\n" + await detail_text(session, content, alert)
                 for clinician in level:
-                    assert clinician.telegram_user_id is not None
-                    session.add(
-                        Delivery(
-                            kind=ALERT.name,
-                            recipient_chat_id=clinician.telegram_user_id,
-                            client_id=alert.client_id,
-                            due_at=now,
-                            payload={
-                                "text": text,
-                                "buttons": alert_buttons(content, alert),
-                                "alert_id": alert_id,
-                            },
-                            dedupe_key=f"alert:{alert_id}:reroute:{clinician.id}",
-                            created_at=now,
-                        )
-                    )
+                    key = f"alert:{alert_id}:reroute:{clinician.id}"
+                    session.add(_detail_copy(content, alert, clinician, text, now, key))
                 await session.flush()
                 return
         client = await session.get(Client, alert.client_id)
