@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -56,6 +56,9 @@ CARE_TEAM_TITLE = "Demo care team"
 # How long to wait, after each line, for the messages due now (an alert, a digest) to be
 # sent before showing them; the dispatcher ticks every 2 s.
 DELIVERY_WAIT = 10.0
+# Messages paced behind others to the same chat (one a second per chat) are "due now" too:
+# in the digest hour the clinician's alert comes a second after the digest's chart.
+PACED = timedelta(seconds=5)
 # Interactive mode: how often messages that arrive on their own (an escalation, a
 # check-in prompt, a digest) are looked for while the person is typing.
 WATCH_EVERY = 2.0
@@ -151,7 +154,7 @@ async def deliveries_sent(svc: Services, within: float = DELIVERY_WAIT) -> None:
                     .select_from(Delivery)
                     .where(
                         col(Delivery.status).in_(_UNSENT),
-                        col(Delivery.available_at) <= datetime.now(UTC),
+                        col(Delivery.available_at) <= datetime.now(UTC) + PACED,
                     )
                 )
             ).one()
