@@ -11,24 +11,19 @@ import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import get_args
 
 import pytest
+
+from bot.safety.models import Category, Urgency
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "content" / "safety" / "corpus"
 DEV_SET = REPO.parent / "shared" / "safety" / "dev_messages.jsonl"
 
-CATEGORIES = {
-    "suicidal_ideation",
-    "self_harm",
-    "harm_to_others",
-    "overdose_or_medical",
-    "relapse_or_use",
-    "high_craving",
-    "unsafe_or_abuse",
-    "none",
-}
-URGENCIES = {"urgent", "same_day", "none"}
+# The screen's own label values: the corpus labels what the screen returns.
+CATEGORIES = set(get_args(Category))
+URGENCIES = set(get_args(Urgency))
 KEYS = {"text", "category", "urgency", "lang", "pass"}
 PASS_NAME = re.compile(r"pass_\d\d_[a-z0-9_]+")
 
