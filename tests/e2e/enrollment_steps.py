@@ -13,17 +13,22 @@ from sqlmodel import select
 from bot.models import Client, Clinician, Program
 from bot.services import Services
 from bot.telegram_sandbox import Person, SentMessage
-from tests.cli import REPO
+from tests.cli import REPO, run_in_process
 from tests.harness import TEST_TOKEN, BotHarness
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]+)")
 
 
-async def admin(harness: BotHarness, *args: str) -> tuple[int, str, str]:
-    """`python -m bot admin …` against this test's database and sandbox.
+async def admin(
+    harness: BotHarness, *args: str, real_process: bool = False
+) -> tuple[int, str, str]:
+    """`python -m bot admin …` against this test's database and sandbox: (exit code,
+    stdout, stderr).
 
-    Run without blocking the event loop: the sandbox in this process must answer the
-    command's getMe while it runs.
+    In this process by default (tests/cli.py: the same entry point, environment and
+    output, without a new interpreter's start-up); `real_process=True` runs the real
+    subprocess. Either way without blocking the event loop: the sandbox in this process
+    must answer the command's getMe while it runs.
     """
     env = {
         **os.environ,
@@ -31,6 +36,11 @@ async def admin(harness: BotHarness, *args: str) -> tuple[int, str, str]:
         "TELEGRAM_API_BASE_URL": harness.server.url,
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
     }
+    if not real_process:
+        result = await asyncio.to_thread(
+            run_in_process, ["admin", *args], env=env, stdin="", cwd=REPO / "tests", timeout=60
+        )
+        return result.returncode, result.stdout, result.stderr
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
