@@ -1,4 +1,4 @@
-"""`python -m bot admin sessions attendance FILE.csv` (a real subprocess): present, absent
+"""`python -m bot admin sessions attendance FILE.csv` (the admin's command line): present, absent
 and excused rows through the same code as the one-tap /attendance; one flag for an absence
 without notice, none again on a re-import; a bad row named by its row number."""
 

@@ -1,4 +1,4 @@
-"""`python -m bot admin sessions import FILE.ics` (a real subprocess): a recurring event with
+"""`python -m bot admin sessions import FILE.ics` (the admin's command line): a recurring event with
 an exception, re-imported after the clinic moved it, and exported again."""
 
 from __future__ import annotations
@@ -122,5 +122,6 @@ async def test_a_broken_file_is_refused_with_one_sentence(bot: BotHarness, tmp_p
     await a_program(bot.services)
     path = tmp_path / "bad.ics"
     path.write_text("this is not a calendar")
-    status, _out, err = await admin(bot, "sessions", "import", str(path))
+    # The real `python -m bot admin` process: one sentence on its stderr, no traceback.
+    status, _out, err = await admin(bot, "sessions", "import", str(path), real_process=True)
     assert status == 2 and "Traceback" not in err and err.startswith("Waypoint admin:")
