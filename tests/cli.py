@@ -156,6 +156,9 @@ def _as_process(env: Mapping[str, str], cwd: Path) -> Iterator[None]:
     """The environment a subprocess would get, and its `.env` read from its folder."""
     from bot.settings import Settings
 
+    # A subprocess's output is a pipe, so argparse wraps its help at 80 columns, whatever
+    # the terminal pytest runs in.
+    env = {"COLUMNS": "80", **env}
     # Only the variables that differ change: another thread (the bot under test) may
     # read the others meanwhile.
     before = dict(os.environ)
