@@ -27,8 +27,11 @@ from bot.safety.normalize import fold
 from bot.safety.rules import RulesError
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "content" / "safety" / "model.json.gz"
-FORMAT = 1
+FORMAT = 2
 CHAR_N = (2, 5)  # character n-grams within words (with the word's edges marked by spaces)
+# Character n-grams that cross a space ("s up", "e ton"): they read short phrases the way
+# they are typed, run-together or split, and measured better on held-out passes (issue 17).
+CROSS_N = (3, 5)
 # Punctuation is a separator; emoji and letters stay (💊 and 🪦 say something).
 _PUNCT_RE = re.compile(r"[!-/:-@\[-`{-~¿¡…“”«»]+")
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -41,7 +44,8 @@ class ModelError(RulesError):
 
 
 def features(text: str) -> list[str]:
-    """Character 2-5-grams of each word, plus word 1-2-grams (prefixed "w:")."""
+    """Character 2-5-grams of each word, character 3-5-grams that cross a space (prefixed
+    "x:"), plus word 1-2-grams (prefixed "w:")."""
     folded = _SPACE_RE.sub(" ", _PUNCT_RE.sub(" ", fold(text))).strip()
     out: list[str] = []
     lo, hi = CHAR_N
@@ -52,6 +56,13 @@ def features(text: str) -> list[str]:
         size = len(w)
         for n in range(lo, min(hi, size) + 1):
             out.extend(w[i : i + n] for i in range(size - n + 1))
+    line = f" {folded} "
+    lo, hi = CROSS_N
+    for n in range(lo, hi + 1):
+        # A space strictly inside the n-gram: the within-word ones are already counted.
+        out.extend(
+            "x:" + line[i : i + n] for i in range(len(line) - n + 1) if " " in line[i + 1 : i + n - 1]
+        )
     words = _WORD_RE.findall(folded)
     out.extend("w:" + w for w in words)
     out.extend(f"w:{a} {b}" for a, b in itertools.pairwise(words))
