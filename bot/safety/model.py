@@ -14,9 +14,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +58,9 @@ def features(text: str) -> list[str]:
     lo, hi = CROSS_N
     for n in range(lo, hi + 1):
         # A space strictly inside the n-gram: the within-word ones are already counted.
-        out.extend(
-            "x:" + line[i : i + n] for i in range(len(line) - n + 1) if " " in line[i + 1 : i + n - 1]
-        )
+        for i in range(len(line) - n + 1):
+            if " " in line[i + 1 : i + n - 1]:
+                out.append("x:" + line[i : i + n])
     words = _WORD_RE.findall(folded)
     out.extend("w:" + w for w in words)
     out.extend(f"w:{a} {b}" for a, b in itertools.pairwise(words))
@@ -101,11 +99,13 @@ class Model:
         self.urgency_classes: list[str] = list(data["urgency_classes"])
         self.category_classes: list[str] = list(data["category_classes"])
         # One matrix for both classifiers: a message's scores are one product.
-        self.weights = np.hstack(
-            [
-                np.asarray(data["urgency_coef"], dtype=np.float64).T,
-                np.asarray(data["category_coef"], dtype=np.float64).T,
-            ]
+        self.weights = np.ascontiguousarray(  # one row per n-gram, gathered by row
+            np.hstack(
+                [
+                    np.asarray(data["urgency_coef"], dtype=np.float64).T,
+                    np.asarray(data["category_coef"], dtype=np.float64).T,
+                ]
+            )
         )
         self.intercept = np.concatenate(
             [
@@ -142,17 +142,12 @@ class Model:
 
     def probabilities(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(urgency probabilities, category probabilities), in the classes' order."""
-        counts = Counter(features(text))
-        idx, tf = [], []
-        for feat, count in counts.items():
-            i = self.index.get(feat)
-            if i is not None:
-                idx.append(i)
-                tf.append(1.0 + math.log(count))  # sublinear tf, as trained
+        get = self.index.get
+        known = [i for i in map(get, features(text)) if i is not None]
         logits = self.intercept.copy()
-        if idx:
-            cols = np.asarray(idx)
-            values = np.asarray(tf) * self.idf[cols]
+        if known:
+            cols, counts = np.unique(np.asarray(known, dtype=np.intp), return_counts=True)
+            values = (1.0 + np.log(counts)) * self.idf[cols]  # sublinear tf, as trained
             values /= np.sqrt(values @ values)
             logits += values @ self.weights[cols]
         # One-versus-rest logistic classifiers: each class's sigmoid, normalized to sum to 1
