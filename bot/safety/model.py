@@ -14,9 +14,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,11 @@ from bot.safety.normalize import fold
 from bot.safety.rules import RulesError
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "content" / "safety" / "model.json.gz"
-FORMAT = 1
+FORMAT = 2
 CHAR_N = (2, 5)  # character n-grams within words (with the word's edges marked by spaces)
+# Character n-grams that cross a space ("s up", "e ton"): they read short phrases the way
+# they are typed, run-together or split, and measured better on held-out passes (issue 17).
+CROSS_N = (3, 5)
 # Punctuation is a separator; emoji and letters stay (💊 and 🪦 say something).
 _PUNCT_RE = re.compile(r"[!-/:-@\[-`{-~¿¡…“”«»]+")
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -41,7 +42,8 @@ class ModelError(RulesError):
 
 
 def features(text: str) -> list[str]:
-    """Character 2-5-grams of each word, plus word 1-2-grams (prefixed "w:")."""
+    """Character 2-5-grams of each word, character 3-5-grams that cross a space (prefixed
+    "x:"), plus word 1-2-grams (prefixed "w:")."""
     folded = _SPACE_RE.sub(" ", _PUNCT_RE.sub(" ", fold(text))).strip()
     out: list[str] = []
     lo, hi = CHAR_N
@@ -52,6 +54,13 @@ def features(text: str) -> list[str]:
         size = len(w)
         for n in range(lo, min(hi, size) + 1):
             out.extend(w[i : i + n] for i in range(size - n + 1))
+    line = f" {folded} "
+    lo, hi = CROSS_N
+    for n in range(lo, hi + 1):
+        # A space strictly inside the n-gram: the within-word ones are already counted.
+        for i in range(len(line) - n + 1):
+            if " " in line[i + 1 : i + n - 1]:
+                out.append("x:" + line[i : i + n])
     words = _WORD_RE.findall(folded)
     out.extend("w:" + w for w in words)
     out.extend(f"w:{a} {b}" for a, b in itertools.pairwise(words))
@@ -90,11 +99,13 @@ class Model:
         self.urgency_classes: list[str] = list(data["urgency_classes"])
         self.category_classes: list[str] = list(data["category_classes"])
         # One matrix for both classifiers: a message's scores are one product.
-        self.weights = np.hstack(
-            [
-                np.asarray(data["urgency_coef"], dtype=np.float64).T,
-                np.asarray(data["category_coef"], dtype=np.float64).T,
-            ]
+        self.weights = np.ascontiguousarray(  # one row per n-gram, gathered by row
+            np.hstack(
+                [
+                    np.asarray(data["urgency_coef"], dtype=np.float64).T,
+                    np.asarray(data["category_coef"], dtype=np.float64).T,
+                ]
+            )
         )
         self.intercept = np.concatenate(
             [
@@ -131,17 +142,12 @@ class Model:
 
     def probabilities(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(urgency probabilities, category probabilities), in the classes' order."""
-        counts = Counter(features(text))
-        idx, tf = [], []
-        for feat, count in counts.items():
-            i = self.index.get(feat)
-            if i is not None:
-                idx.append(i)
-                tf.append(1.0 + math.log(count))  # sublinear tf, as trained
+        get = self.index.get
+        known = [i for i in map(get, features(text)) if i is not None]
         logits = self.intercept.copy()
-        if idx:
-            cols = np.asarray(idx)
-            values = np.asarray(tf) * self.idf[cols]
+        if known:
+            cols, counts = np.unique(np.asarray(known, dtype=np.intp), return_counts=True)
+            values = (1.0 + np.log(counts)) * self.idf[cols]  # sublinear tf, as trained
             values /= np.sqrt(values @ values)
             logits += values @ self.weights[cols]
         # One-versus-rest logistic classifiers: each class's sigmoid, normalized to sum to 1

@@ -138,8 +138,8 @@ def test_module_runs_as_a_script() -> None:
 # raise it as the screen improves, never lower it. The set is for measuring only: nothing in
 # the screen is written or trained from it. (Issue 17's targets: urgent 95%, urgent flagged
 # 98%, same-day 90%, ordinary talk flagged 8%.)
-DEV_FLOOR = {"urgent recall": 85.1, "urgent flagged": 92.1, "same_day recall": 85.9}
-DEV_NONE_CEILING = 11.5
+DEV_FLOOR = {"urgent recall": 88.6, "urgent flagged": 97.4, "same_day recall": 85.9}
+DEV_NONE_CEILING = 10.0
 
 
 def _percent(out: str, label: str) -> float:

@@ -200,6 +200,41 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
     assert data["meta"]["passes"] == sorted(f.stem for f in corpus.glob("*.jsonl"))
 
 
+def test_heldout_report_runs_when_the_rules_already_say_urgent(tmp_path: Path) -> None:
+    """`--heldout` scores the model alone on every message, also those the rules call urgent
+    (the screen skips the model for them); it used to stop on an assertion there."""
+    from bot.safety.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for file in sorted((REPO / "content" / "safety" / "corpus").glob("*.jsonl"))[-3:]:
+        shutil.copy(file, corpus / file.name)
+    out = io.StringIO()
+    assert main(["--heldout", "--quiet", "--corpus", str(corpus)], io.StringIO(), out) in (0, 1)
+    report = out.getvalue()
+    assert "the trained layer alone, held out" in report
+    assert "rules + trained layer, held out" in report
+
+
+def test_thresholds_leave_out_ordinary_talk_the_rules_already_flag() -> None:
+    """The model's budget of false alarms is spent on ordinary talk the rules leave alone:
+    a harmless message the rules flag anyway does not push the model's thresholds up."""
+    import numpy as np
+
+    from bot.safety.train import Example, choose_thresholds
+
+    examples = [Example(f"talk {i}", "none", "none", "en", "p") for i in range(100)]
+    p = np.linspace(0.0, 0.5, 100)
+    p[:10] = 0.99  # harmless messages the model scores very high...
+    alone = choose_thresholds(examples, p, p)
+    by_rules = np.zeros(100, dtype=bool)
+    by_rules[:10] = True  # ...that the rules flag already
+    shared = choose_thresholds(examples, p, p, by_rules)
+    assert shared["flag"] < alone["flag"]
+    assert shared["urgent"] < alone["urgent"]
+    assert shared["confident"] == alone["confident"]  # set on all ordinary talk
+
+
 # --- layer 3: the conversation ----------------------------------------------------------------
 
 NOW = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
