@@ -117,6 +117,7 @@ async def erase_or_keep_open_alerts(
     alerts = (await session.exec(select(Alert).where(col(Alert.id).in_(keep)))).all()
     for alert in alerts:
         alert.evidence = None
+        alert.why = None  # it quotes the words a rule matched
     # Their copies to the team (and escalations still to come) stay, without the words;
     # anything else for the client (the follow-up question, reminders) goes.
     deliveries = (await session.exec(select(Delivery).where(Delivery.client_id == client.id))).all()
