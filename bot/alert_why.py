@@ -20,9 +20,19 @@ SPAN_MAX = 120
 
 
 def why_text(content: Content, result: ScreenResult, text: str) -> str:
-    """One or two lines: what fired and on what (empty when nothing was flagged)."""
+    """One or two lines: what fired and on what (empty when nothing was flagged).
+
+    Never raises: the alert must go out even when this line cannot be made."""
     if not result.flagged:
         return ""
+    try:
+        return _why(content, result, text)
+    except Exception:
+        log.exception("the alert's why line could not be made; the alert goes without it")
+        return ""
+
+
+def _why(content: Content, result: ScreenResult, text: str) -> str:
     staff = content.language(None).alerts.staff
     lines: list[str] = []
     if result.rule == "model" and result.model is not None:
@@ -56,7 +66,7 @@ def _nearest(content: Content, text: str) -> str:
     staff = content.language(None).alerts.staff
     try:
         counts = load_nearest().categories(text)
-    except RulesError as exc:  # the alert goes out without this line rather than not at all
+    except (RulesError, ImportError, MemoryError) as exc:  # the alert goes out all the same
         log.error("nearest corpus examples unavailable: %s", exc)
         return staff.why_nearest_none
     if not counts:

@@ -44,3 +44,18 @@ def test_the_model_says_its_scores_and_the_nearest_categories(content: Content) 
 
 def test_nothing_flagged_says_nothing(content: Content) -> None:
     assert why_text(content, ScreenResult("none", "none", None), "hi") == ""
+
+
+def test_a_failure_never_stops_the_alert(content: Content, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import bot.alert_why as module
+
+    def broken(*_: object) -> object:
+        raise ValueError("index broken")
+
+    monkeypatch.setattr(module, "load_nearest", broken)
+    score = ModelScore("urgent", "self_harm", 0.9, 0.95, True)
+    result = ScreenResult("urgent", "self_harm", "model", (), "model", score)
+    assert why_text(content, result, "x") == ""
+    monkeypatch.setattr(module, "_why", broken)
+    rule = ScreenResult("urgent", "suicidal_ideation", "si.test", (RULE,), "rules")
+    assert why_text(content, rule, "x") == ""
