@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.alert_why import why_text
 from bot.content import Content
 from bot.safety import Evidence, ScreenResult
@@ -46,7 +48,7 @@ def test_nothing_flagged_says_nothing(content: Content) -> None:
     assert why_text(content, ScreenResult("none", "none", None), "hi") == ""
 
 
-def test_a_failure_never_stops_the_alert(content: Content, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_never_stops_the_alert(content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
     import bot.alert_why as module
 
     def broken(*_: object) -> object:
