@@ -1,6 +1,7 @@
 """`python -m bot admin …`: a program admin's commands at the terminal.
 
-program add|list|set, clinician invite|list|deactivate, sessions
+program add|list|set, clinician invite|list|deactivate, screen-marks (clinicians' marks on the
+safety screen, as JSON lines), sessions
 import|export|list|add|skip|cancel|reminders|attendance. Every mistake is answered with
 one sentence (AdminError) and exit code 2; nothing is half-written. The one exception is
 `sessions attendance FILE.csv`: its bad rows are listed, one line each, and its good rows
@@ -10,6 +11,7 @@ applied (exit code 2 all the same).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +28,15 @@ from telegram.error import TelegramError
 from bot.checkin import rules
 from bot.db import ensure_schema_current, make_engine, make_sessionmaker, session_scope
 from bot.invites import deep_link
-from bot.models import Client, Clinician, ClinicianRole, Program, SessionAudience, SessionSeries
+from bot.models import (
+    Client,
+    Clinician,
+    ClinicianRole,
+    Program,
+    ScreenMark,
+    SessionAudience,
+    SessionSeries,
+)
 from bot.roster import audit, invite_clinician
 from bot.sealed import configure_encryption
 from bot.settings import REGIONS, Settings
@@ -68,6 +78,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     on_call = c_sub.add_parser("on-call", help="put a clinician on call, or take them off")
     on_call.add_argument("clinician_id", type=int)
     on_call.add_argument("state", choices=["on", "off"])
+
+    marks = what.add_parser(
+        "screen-marks",
+        help="clinicians' marks on the safety screen (false alarms, missed), as JSON lines",
+        description="One JSON object a line, oldest first: kind (false_alarm or missed), "
+        "client (the pseudonym), alert, category, rule, clinician, at, and text only where "
+        "the clinician typed the words in. For growing the screen's corpus.",
+    )
+    marks.add_argument("--program", help="only this program (name or id)")
+    marks.add_argument("--kind", choices=["false_alarm", "missed"])
 
     sessions = what.add_parser("sessions", help="the program's session timetable")
     s_sub = sessions.add_subparsers(dest="admin_action", required=True)
@@ -309,6 +329,8 @@ async def run_admin(
                 status = await _attendance(session, args, out, err or sys.stderr, now)
             elif args.admin_what == "sessions":
                 changed = await _sessions(session, args, out, now)
+            elif args.admin_what == "screen-marks":
+                await _screen_marks(session, args, out)
             else:
                 await _clinician(session, args, out, now, settings)
         if changed:
@@ -429,6 +451,29 @@ async def _clinician(
 
 
 # --- sessions ---------------------------------------------------------------------------
+
+
+async def _screen_marks(session: AsyncSession, args: argparse.Namespace, out: TextIO) -> None:
+    query = select(ScreenMark).order_by(col(ScreenMark.at), col(ScreenMark.id))
+    if args.program:
+        program = await _find_program(session, args.program)
+        query = query.where(ScreenMark.program_id == program.id)
+    if args.kind:
+        query = query.where(ScreenMark.kind == args.kind)
+    for mark in (await session.exec(query)).all():
+        row: dict[str, object] = {
+            "kind": mark.kind,
+            "program": mark.program_id,
+            "client": mark.client_code,
+            "alert": mark.alert_id,
+            "category": mark.category,
+            "rule": mark.rule,
+            "clinician": mark.clinician_id,
+            "at": mark.at.astimezone(UTC).isoformat(timespec="seconds"),
+        }
+        if mark.text:
+            row["text"] = mark.text
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 async def _one_program(session: AsyncSession, ref: str | None) -> Program:

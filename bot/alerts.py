@@ -98,6 +98,8 @@ class Finding:
     category: str
     rule: str
     evidence: str  # the words that fired; shown only in private chats
+    # Which layer of the screen fired (bot/alert_why.py), rendered; private chats only.
+    why: str = ""
 
 
 def _local(program: Program, at: datetime) -> str:
@@ -140,7 +142,9 @@ def alert_buttons(content: Content, alert: Alert) -> list[list[dict[str, str]]]:
             {"text": staff.acknowledge_button, "callback_data": f"al:{ref}:a"},
             {"text": staff.contacted_button, "callback_data": f"al:{ref}:c"},
             {"text": staff.resolved_button, "callback_data": f"al:{ref}:r"},
-        ]
+        ],
+        # Marks the screen's mistake for the corpus (bot/features/screen_marks.py).
+        [{"text": staff.false_alarm_button, "callback_data": f"alf:{ref}"}],
     ]
 
 
@@ -197,6 +201,8 @@ async def detail_text(
         evidence=(alert.evidence or "")[:EVIDENCE_MAX],
         status="",
     ).rstrip()
+    if alert.why:  # rendered when raised, each value escaped
+        text += "\n" + alert.why
     # Status lines are rendered above, each value escaped; join them as they are.
     text += "\n" + ("\n".join(lines) if lines else staff.status_open)
     if escalated_minutes is not None:
@@ -260,6 +266,7 @@ async def raise_alert(
         category=finding.category,
         rule=finding.rule[:120],
         evidence=finding.evidence[:EVIDENCE_MAX],
+        why=finding.why or None,
         source=source,
         raised_at=now,
         token=new_token(),

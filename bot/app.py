@@ -34,6 +34,7 @@ from bot.features import (
     privacy,
     progress,
     safetyplan,
+    screen_marks,
     sessions,
     welcome,
 )
@@ -58,6 +59,7 @@ FEATURES = (
     medication,
     careteam,
     careteam_alerts,
+    screen_marks,
     checkin,
     learn,
     breathe,

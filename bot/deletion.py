@@ -41,7 +41,13 @@ from bot.models import (
     SafetyPlan,
     Screening,
 )
-from bot.roster import _erase_sessions_data, audit, erase_client, existing_attempt_secret
+from bot.roster import (
+    _erase_sessions_data,
+    audit,
+    erase_client,
+    erase_screen_marks,
+    existing_attempt_secret,
+)
 from bot.scheduling.kinds import ALERT
 from bot.scheduling.planner import register_plan_step
 
@@ -80,6 +86,7 @@ async def erase_or_keep_open_alerts(
         .values(note_for_alert_id=None)
     )
     await _erase_sessions_data(session, client.id)
+    await erase_screen_marks(session, client)
     await session.exec(  # type: ignore[call-overload]
         delete(Alert).where(col(Alert.client_id) == client.id, col(Alert.id).not_in(keep))
     )
@@ -110,6 +117,7 @@ async def erase_or_keep_open_alerts(
     alerts = (await session.exec(select(Alert).where(col(Alert.id).in_(keep)))).all()
     for alert in alerts:
         alert.evidence = None
+        alert.why = None  # it quotes the words a rule matched
     # Their copies to the team (and escalations still to come) stay, without the words;
     # anything else for the client (the follow-up question, reminders) goes.
     deliveries = (await session.exec(select(Delivery).where(Delivery.client_id == client.id))).all()

@@ -7,6 +7,8 @@ export stays complete as the product grows.
 from __future__ import annotations
 
 import calendar
+import html
+import re
 from datetime import datetime
 from typing import Any
 
@@ -156,6 +158,8 @@ async def _alerts_part(session: AsyncSession, client_id: int) -> list[dict[str, 
                 "about": alert.category,
                 "from": alert.source,
                 "what_was_quoted": alert.evidence,
+                # What the care team was told about why the screen raised it.
+                "why_it_was_raised": _plain(alert.why) if alert.why else None,
                 "marked_most_urgent": alert.high_priority,
                 "care_team_actions": steps,
                 "acknowledged_at": _when(alert.acknowledged_at),
@@ -164,6 +168,10 @@ async def _alerts_part(session: AsyncSession, client_id: int) -> list[dict[str, 
             }
         )
     return part
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 async def export_client(session: AsyncSession, *, client: Client, now: datetime) -> dict[str, Any]:

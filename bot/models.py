@@ -342,6 +342,10 @@ class Alert(SQLModel, table=True):
     # for a later message grouped into it: a burst of messages is answered once.
     client_replied_at: datetime | None = None
     client_acked_at: datetime | None = None
+    # Which layer of the screen fired, for the clinician to judge the alert: the rule id
+    # and its words, or the trained model's score and the categories of the nearest corpus
+    # examples. Sealed: a rule's evidence span is the client's words.
+    why: str | None = Field(default=None, sa_type=SealedText)
 
 
 class AlertAction(SQLModel, table=True):
@@ -354,6 +358,29 @@ class AlertAction(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     # "more": the words of a later message grouped into the alert (sealed, like evidence).
     detail: str | None = Field(default=None, sa_type=SealedText)
+
+
+class ScreenMark(SQLModel, table=True):
+    """A clinician's mark on the safety screen, so the corpus can grow from real use: a
+    "false alarm" on an alert, or a message that "should have been flagged". Keeps the
+    pseudonym, never the client's words unless the clinician typed them in (`text`). No
+    foreign key to the client or the alert: the mark outlives their erasure, and its
+    typed words are erased with the client (bot/deletion.py)."""
+
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    kind: str = Field(max_length=16)  # false_alarm | missed
+    client_code: str = Field(max_length=16)
+    alert_id: int | None = None  # the alert marked a false alarm
+    # missed: the category the clinician chose (None until chosen); false alarm: the
+    # alert's category, and `rule` what fired (a rule id, "model", …).
+    category: str | None = Field(default=None, max_length=32)
+    rule: str | None = Field(default=None, max_length=120)
+    clinician_id: int = Field(foreign_key="clinician.id")
+    at: datetime = Field(default_factory=utcnow, index=True)
+    text: str | None = Field(default=None, sa_type=SealedText)
 
 
 class SafetyPlan(SQLModel, table=True):

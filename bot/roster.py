@@ -37,6 +37,7 @@ from bot.models import (
     Program,
     SafetyPlan,
     Screening,
+    ScreenMark,
 )
 from bot.settings import Settings
 
@@ -354,6 +355,16 @@ async def _erase_sessions_data(session: AsyncSession, client_id: int) -> None:
     await session.exec(delete(SessionSeries).where(col(SessionSeries.client_id) == client_id))  # type: ignore[call-overload]
 
 
+async def erase_screen_marks(session: AsyncSession, client: Client) -> None:
+    """Clinicians' marks on the screen name the client by pseudonym (and may hold words
+    the clinician copied in): they go with the client."""
+    await session.exec(  # type: ignore[call-overload]
+        delete(ScreenMark).where(
+            ScreenMark.program_id == client.program_id, ScreenMark.client_code == client.code
+        )
+    )
+
+
 async def erase_client(
     session: AsyncSession, *, client: Client, now: datetime, attempt_key: bytes | None = None
 ) -> None:
@@ -380,6 +391,7 @@ async def erase_client(
     await session.exec(delete(Delivery).where(col(Delivery.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(delete(Invitation).where(col(Invitation.client_id) == client.id))  # type: ignore[call-overload]
     await session.exec(delete(SafetyPlan).where(col(SafetyPlan.client_id) == client.id))  # type: ignore[call-overload]
+    await erase_screen_marks(session, client)
     await session.exec(  # type: ignore[call-overload]
         delete(AuditEvent).where(
             or_(col(AuditEvent.subject) == subject, col(AuditEvent.actor) == subject)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,8 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import build_application, polling
 from bot.content import DEFAULT_CONTENT_DIR, load_content
 from bot.db import SchemaError, ensure_schema_current, make_engine, make_sessionmaker, upgrade
-from bot.safety import load_screener
+from bot.safety import RulesError, load_screener
+from bot.safety.nearest import load_nearest
 from bot.services import Services
 from bot.settings import Settings
 
@@ -83,6 +85,9 @@ async def open_services(settings: Settings) -> Services:
     stops start-up and nobody's first message waits for them."""
     content = load_content(DEFAULT_CONTENT_DIR)
     load_screener()
+    # The alert's "nearest examples" index: built beside start-up, so the first alert
+    # that needs it does not wait (and start-up does not either).
+    threading.Thread(target=_warm_nearest, name="nearest-index", daemon=True).start()
     engine = make_engine(settings.database_url)
     try:
         await ensure_schema_current(engine)
@@ -106,6 +111,13 @@ async def _require_encryption(svc: Services) -> None:
     except BaseException:
         await svc.engine.dispose()
         raise
+
+
+def _warm_nearest() -> None:
+    try:
+        load_nearest()
+    except RulesError as exc:  # the alert says "none close"; the screen itself is unaffected
+        log.error("nearest corpus examples unavailable: %s", exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -511,6 +511,18 @@ class AlertStaffTexts(_Strict):
     more_note: staff_text("code", "category", "time", "evidence")  # type: ignore[valid-type]
     more_line: staff_text("count", "time", "evidence")  # type: ignore[valid-type]
     group_status: staff_text("state")  # type: ignore[valid-type]
+    # Which layer of the screen fired (issue 17), and clinicians' marks on the screen.
+    why_rule: staff_text("rule", "span")  # type: ignore[valid-type]
+    why_rule_earlier: staff_text("rule")  # type: ignore[valid-type]
+    why_model: staff_text("urgent", "flag", "nearest")  # type: ignore[valid-type]
+    why_context: staff_text("count")  # type: ignore[valid-type]
+    why_ordinary: Name
+    why_nearest_none: Name
+    false_alarm_button: Name
+    false_alarm_recorded: StaffText
+    missed_usage: StaffText
+    missed_ask: staff_text("code")  # type: ignore[valid-type]
+    missed_recorded: staff_text("code", "category")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _complete(self) -> AlertStaffTexts:

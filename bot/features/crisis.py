@@ -30,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot import safety
+from bot.alert_why import why_text
 from bot.alerts import (
     FOLLOW_UP_ANSWERS,
     Finding,
@@ -217,6 +218,7 @@ async def _crisis_reply(
         category=result.category,
         rule=result.rule or "screen",
         evidence=_excerpt(text, result),
+        why=why_text(svc.content, result, text),
     )
     async with session_scope(svc.sessions) as session:
         client = await session.get(Client, who.client.id)

@@ -42,6 +42,9 @@ async def test_delete_during_an_open_crisis_keeps_the_alert_until_a_clinician_re
     await _drained(bot)
     async with bot.services.sessions() as session:
         raised = (await session.exec(select(Alert))).one().raised_at
+    before = _plain((await bot.sandbox.messages(CLINICIAN))[-1].text)
+    (why,) = [line for line in before.splitlines() if line.startswith("Why:")]
+    words = why.split('"')[1]  # the words the rule matched, shown to the clinician
 
     # The client is told plainly, before confirming, what the team keeps and for how long.
     (confirm,) = await alex.send("/delete")
@@ -54,6 +57,9 @@ async def test_delete_during_an_open_crisis_keeps_the_alert_until_a_clinician_re
     assert await anywhere(bot.services, CLIENT) == []
     detail = (await bot.sandbox.messages(CLINICIAN))[-1]
     assert code in _plain(detail.text) and "kill myself" not in _plain(detail.text)
+    assert "Why:" not in _plain(detail.text) and words not in _plain(detail.text)
+    async with bot.services.sessions() as session:
+        assert (await session.exec(select(Alert))).one().why is None
     (hello,) = await alex.send("/start")
     assert hello.text == pack.ui.welcome
 

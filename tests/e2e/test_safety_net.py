@@ -66,7 +66,7 @@ async def test_an_urgent_message_gets_the_crisis_reply_and_the_team_an_alert(
 
     detail = (await bot.sandbox.messages(CLINICIAN))[-1]
     assert code in detail.text and "kill myself" in detail.text
-    assert detail.buttons == [["Acknowledge", "Contacted client", "Resolved"]]
+    assert detail.buttons == [["Acknowledge", "Contacted client", "Resolved"], ["False alarm"]]
     # Colleagues are not disturbed unless nobody acknowledges.
     assert [m.text for m in await bot.sandbox.messages(COLLEAGUE)][-1].startswith(
         "You're registered"
