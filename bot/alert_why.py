@@ -12,7 +12,7 @@ import logging
 
 from bot.content import Content, render
 from bot.safety import RulesError, ScreenResult
-from bot.safety.nearest import load_nearest
+from bot.safety.nearest import nearest_if_built
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,11 @@ def _why(content: Content, result: ScreenResult, text: str) -> str:
 
 def _nearest(content: Content, text: str) -> str:
     staff = content.language(None).alerts.staff
+    index = nearest_if_built()  # still being built: say so rather than hold up the reply
+    if index is None:
+        return staff.why_nearest_loading
     try:
-        counts = load_nearest().categories(text)
+        counts = index.categories(text)
     except (RulesError, ImportError, MemoryError) as exc:  # the alert goes out all the same
         log.error("nearest corpus examples unavailable: %s", exc)
         return staff.why_nearest_none

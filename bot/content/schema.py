@@ -518,6 +518,7 @@ class AlertStaffTexts(_Strict):
     why_context: staff_text("count")  # type: ignore[valid-type]
     why_ordinary: Name
     why_nearest_none: Name
+    why_nearest_loading: Name
     false_alarm_button: Name
     false_alarm_recorded: StaffText
     missed_usage: StaffText

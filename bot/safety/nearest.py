@@ -129,8 +129,22 @@ def _cached(directory: str) -> NearestIndex:
     return NearestIndex.from_dir(directory)
 
 
+_built: dict[str, NearestIndex] = {}
+
+
 def load_nearest(directory: Path | str | None = None) -> NearestIndex:
     """The index, built once per process."""
-    folder = Path(directory) if directory is not None else DEFAULT_CORPUS_DIR
+    key = _key(directory)
     with _lock:
-        return _cached(str(folder.resolve()))
+        index = _built[key] = _cached(key)
+        return index
+
+
+def nearest_if_built(directory: Path | str | None = None) -> NearestIndex | None:
+    """The index if it is built already, else None at once: an alert raised while it is
+    still being built must not wait seconds for it (the crisis reply comes after)."""
+    return _built.get(_key(directory))
+
+
+def _key(directory: Path | str | None) -> str:
+    return str((Path(directory) if directory is not None else DEFAULT_CORPUS_DIR).resolve())

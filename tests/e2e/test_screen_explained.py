@@ -20,7 +20,7 @@ from bot.features.delivery import build_engine, delivery_engine
 from bot.models import Alert, AuditEvent, Program, ScreenMark
 from bot.safety import ScreenResult
 from bot.safety.model import ModelScore
-from bot.safety.nearest import DEFAULT_CORPUS_DIR
+from bot.safety.nearest import DEFAULT_CORPUS_DIR, load_nearest
 from bot.scheduling.clock import ManualClock
 from tests.e2e.conftest import CLIENT, CLINICIAN, GROUP, STRANGER
 from tests.e2e.enrollment_steps import admin, token_in
@@ -82,6 +82,7 @@ async def test_a_model_alert_shows_its_score_and_the_nearest_examples_categories
         return ScreenResult("urgent", "suicidal_ideation", "model", (), "model", score)
 
     monkeypatch.setattr(safety, "screen", model_fired)
+    load_nearest()  # the running bot builds it at start-up (bot/runner.py)
     await bot.person(CLIENT, "Alex").send(INDIRECT)
     await _drained(bot)
     detail = _plain((await bot.sandbox.messages(CLINICIAN))[-1].text)
