@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import safety
+from bot import conversation, safety
 from bot.alerts import (
     FOLLOW_UP_ANSWERS,
     Finding,
@@ -135,10 +135,22 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         who = await identify(session, user.id)
     if who.is_clinician:
         return
-    result = safety.screen(text, who.language or user.language_code or "en")
+    lang = who.language or user.language_code or "en"
+    edited = update.edited_message
+    if who.client is None:
+        result = safety.screen(text, lang)
+        evidence = _excerpt(text, result)
+    else:
+        # A client's message is read with their last few of the last 30 minutes.
+        result, evidence = await _screen_in_conversation(
+            context, who.client, message, text, lang, edited
+        )
+        from bot.features.ask_when_unsure import ask_if_unsure  # (it imports this module)
+
+        if await ask_if_unsure(update, context, who, result, evidence):
+            raise ApplicationHandlerStop  # the question is the whole answer for now
     if result.urgency == "none":
         return
-    edited = update.edited_message
     if (
         edited is not None
         and who.client is not None
@@ -156,8 +168,45 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if who.client is None:
         await send_crisis_card(update, context)
     else:
-        await _crisis_reply(update, context, who, result, text)
+        await _crisis_reply(update, context, who, result, evidence)
     raise ApplicationHandlerStop
+
+
+async def _screen_in_conversation(
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    message: Message,
+    text: str,
+    lang: str,
+    edited: Message | None,
+) -> tuple[safety.ScreenResult, str]:
+    """Screen a client's message with their recent ones (bot/conversation.py), and keep a
+    new one for the next 30 minutes (an edit replaces nothing: its words were read).
+    Returns the result and the words the care team would see: when the earlier messages
+    made the difference, those first."""
+    assert client.id is not None
+    now = datetime.now(UTC)
+    async with session_scope(services(context).sessions) as session:
+        recent = await conversation.history(
+            session,
+            client_id=client.id,
+            now=now,
+            before_message=message.message_id if edited is not None else None,
+        )
+        result = safety.screen(text, lang, history=recent, now=now)
+        if edited is None:
+            await conversation.remember(
+                session, client_id=client.id, message_id=message.message_id, text=text, now=now
+            )
+    evidence = _excerpt(text, result)
+    if result.context:
+        earlier = [_short(recent[i][0]) for i in result.context if i < len(recent)]
+        evidence = " / ".join([*earlier, evidence])
+    return result, evidence
+
+
+def _short(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else "…" + text[-width:]
 
 
 # Telegram's message date and this server's clock may differ a little.
@@ -206,7 +255,7 @@ async def _crisis_reply(
     context: ContextTypes.DEFAULT_TYPE,
     who: Who,
     result: safety.ScreenResult,
-    text: str,
+    evidence: str,
 ) -> None:
     svc = services(context)
     chat = update.effective_chat
@@ -216,7 +265,7 @@ async def _crisis_reply(
         tier=AlertTier(result.urgency),
         category=result.category,
         rule=result.rule or "screen",
-        evidence=_excerpt(text, result),
+        evidence=evidence,
     )
     async with session_scope(svc.sessions) as session:
         client = await session.get(Client, who.client.id)
