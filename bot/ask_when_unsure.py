@@ -82,19 +82,22 @@ async def question_from_button(session: AsyncSession, ref: str) -> UnsureQuestio
     return question
 
 
-async def may_ask(session: AsyncSession, *, client_id: int, message_id: int, now: datetime) -> bool:
-    """Not within an hour of the last question, and never again about the same message
-    (an edit of it, or the update handled again after a restart)."""
-    asked = (
+async def may_ask(session: AsyncSession, *, client_id: int, message_id: int, now: datetime) -> str:
+    """ "ask"; "asked" when this very message was asked about already (an edit of it, or
+    the update handled again after a restart: the answer given covers it); "recent" when
+    the client was asked within the hour (the screen's own verdict stands)."""
+    rows = (
         await session.exec(
-            select(UnsureQuestion.id).where(
+            select(UnsureQuestion.message_id).where(
                 UnsureQuestion.client_id == client_id,
                 (col(UnsureQuestion.asked_at) > now - ASK_GAP)
                 | (col(UnsureQuestion.message_id) == message_id),
             )
         )
-    ).first()
-    return asked is None
+    ).all()
+    if message_id in rows:
+        return "asked"
+    return "recent" if rows else "ask"
 
 
 async def ask(

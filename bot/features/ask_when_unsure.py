@@ -74,10 +74,13 @@ async def ask_if_unsure(
     svc = services(context)
     now = datetime.now(UTC)
     async with session_scope(svc.sessions) as session:
-        if not await asking.may_ask(
+        may = await asking.may_ask(
             session, client_id=who.client.id, message_id=message.message_id, now=now
-        ):
+        )
+        if may == "recent":
             return False  # the screen's own verdict stands (a same-day alert, or nothing)
+        if may == "asked":
+            return True  # its answer (or the question still open) covers this message
         category = result.category if result.category != "none" else "suicidal_ideation"
         question = await asking.ask(
             session,
