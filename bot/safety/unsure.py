@@ -6,8 +6,9 @@ the layer is not confident:
 
 - the layer alone (or the conversation read through it) made it a same-day concern,
   without confidence ("I feel so alone tonight": p_flag 0.96, not confident); or
-- nothing was flagged, but the layer's score fell just short of a threshold (within
-  `MARGIN`): the next person's words may be the ones it has not learned.
+- with a `margin` above 0: nothing was flagged, but the layer's score fell just short of
+  a threshold (the next person's words may be ones it has not learned). Off by default:
+  see MARGIN.
 
 A rule's finding is not unsure (rules are explainable), nor is anything urgent: an urgent
 message gets the crisis reply at once, never a question first.
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from bot.safety.models import ScreenResult
 
 # How far below a threshold a score still counts as "nearly flagged". Measured on the
-# development set (`python -m bot.safety.unsure FILE`): 0.05 asks 3 of 130 ordinary
-# messages, and 8 of the 17 urgent ones that the screen alone does not make urgent.
-MARGIN = 0.05
+# development set (`python -m bot.safety.unsure FILE [MARGIN]`): 0 asks 1 of 130 ordinary
+# messages and 5 of the 17 urgent ones the screen alone does not make urgent; 0.05 asks
+# 3 and 8. Off for now: the near misses include lines typed into the safety plan ("I
+# can't sleep, I skip meals"), which would get the question instead of "saved".
+MARGIN = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +44,22 @@ def unsure(result: ScreenResult, band: Band) -> bool:
         return False
     if result.urgency == "same_day":
         return result.rule == "model" and not score.confident
+    if band.margin <= 0:
+        return False
     return (
         score.p_urgent >= band.t_urgent - band.margin or score.p_flag >= band.t_flag - band.margin
     )
 
 
-def band_of(screener: object) -> Band | None:
+def band_of(screener: object, margin: float = MARGIN) -> Band | None:
     """The band of a loaded screener (None: a rules-only screener, which is never unsure)."""
     model = getattr(screener, "model", None)
     if model is None:
         return None
-    return Band(t_urgent=float(model.t_urgent), t_flag=float(model.t_flag))
+    return Band(t_urgent=float(model.t_urgent), t_flag=float(model.t_flag), margin=margin)
 
 
-def _measure(path: str) -> None:
+def _measure(path: str, margin: float) -> None:
     """Print how many messages of a labelled JSONL file would be asked, by true urgency."""
     import json
     from collections import Counter
@@ -62,7 +67,7 @@ def _measure(path: str) -> None:
     from bot.safety.screener import load_screener
 
     screener = load_screener()
-    band = band_of(screener)
+    band = band_of(screener, margin)
     assert band is not None
     asked: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -79,4 +84,4 @@ def _measure(path: str) -> None:
 if __name__ == "__main__":
     import sys
 
-    _measure(sys.argv[1])
+    _measure(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else MARGIN)

@@ -7,6 +7,7 @@ from bot.safety.models import NONE_RESULT, ScreenResult
 from bot.safety.unsure import Band, band_of, unsure
 
 BAND = Band(t_urgent=0.57, t_flag=0.79, margin=0.05)
+NO_MARGIN = Band(t_urgent=0.57, t_flag=0.79)
 
 
 def _model(urgency: str, p_urgent: float, p_flag: float, confident: bool) -> ModelScore:
@@ -35,7 +36,7 @@ def test_a_confident_model_a_rule_or_anything_urgent_is_not_unsure() -> None:
     assert not unsure(_result("urgent", "si.means", None), BAND)
 
 
-def test_nothing_flagged_is_unsure_only_just_below_a_threshold() -> None:
+def test_nothing_flagged_is_unsure_only_just_below_a_threshold_with_a_margin() -> None:
     near_urgent = _model("none", 0.55, 0.63, confident=False)
     near_flag = _model("none", 0.10, 0.76, confident=False)
     far = _model("none", 0.40, 0.70, confident=False)
@@ -43,6 +44,9 @@ def test_nothing_flagged_is_unsure_only_just_below_a_threshold() -> None:
     assert unsure(_result("none", None, near_flag), BAND)
     assert not unsure(_result("none", None, far), BAND)
     assert not unsure(NONE_RESULT, BAND)  # no model score: nothing to be unsure of
+    # By default (no margin) a message nothing flagged is never asked about.
+    assert not unsure(_result("none", None, near_urgent), NO_MARGIN)
+    assert not unsure(_result("none", None, near_flag), NO_MARGIN)
 
 
 def test_a_rules_only_screener_has_no_band() -> None:
