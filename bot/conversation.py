@@ -56,17 +56,21 @@ async def remember(
             col(RecentMessage.sent_at) <= now - KEPT_FOR,
         )
     )
+    # Ids only: the words are not opened to decide what to keep.
     rows = (
         await session.exec(
-            select(RecentMessage)
+            select(RecentMessage.id, RecentMessage.message_id)
             .where(RecentMessage.client_id == client_id)
             .order_by(col(RecentMessage.sent_at).desc(), col(RecentMessage.id).desc())
         )
     ).all()
-    if any(row.message_id == message_id for row in rows):
+    if any(kept == message_id for _, kept in rows):
         return  # the same update handled again (a restart): kept once
-    for row in rows[HISTORY_MAX - 1 :]:
-        await session.delete(row)
+    older = [row_id for row_id, _ in rows[HISTORY_MAX - 1 :]]
+    if older:
+        await session.exec(  # type: ignore[call-overload]
+            delete(RecentMessage).where(col(RecentMessage.id).in_(older))
+        )
     session.add(
         RecentMessage(client_id=client_id, message_id=message_id, text=text[-WINDOW:], sent_at=now)
     )

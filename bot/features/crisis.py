@@ -48,6 +48,7 @@ from bot.db import session_scope
 from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
 from bot.models import Alert, AlertTier, Client, Program
 from bot.people import Who, crisis_region, identify
+from bot.sealed import SealedTextError
 from bot.services import AnyApplication, services
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,14 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
         from bot.features.ask_when_unsure import ask_if_unsure  # (it imports this module)
 
-        if await ask_if_unsure(update, context, who, result, evidence):
+        try:
+            asked = await ask_if_unsure(update, context, who, result, evidence)
+        except Exception:  # asking is a refinement: the screen's own verdict still stands
+            log.exception(
+                "asking about update %s failed; the screen's verdict stands", update.update_id
+            )
+            asked = False
+        if asked:
             raise ApplicationHandlerStop  # the question is the whole answer for now
     if result.urgency == "none":
         return
@@ -187,12 +195,16 @@ async def _screen_in_conversation(
     assert client.id is not None
     now = datetime.now(UTC)
     async with session_scope(services(context).sessions) as session:
-        recent = await conversation.history(
-            session,
-            client_id=client.id,
-            now=now,
-            before_message=message.message_id if edited is not None else None,
-        )
+        try:
+            recent = await conversation.history(
+                session,
+                client_id=client.id,
+                now=now,
+                before_message=message.message_id if edited is not None else None,
+            )
+        except SealedTextError:  # sealed with another key: this message is still screened
+            log.error("recent messages of client %s cannot be opened; screened alone", client.id)
+            recent = []
         result = safety.screen(text, lang, history=recent, now=now)
         if edited is None:
             await conversation.remember(
