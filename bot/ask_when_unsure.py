@@ -38,14 +38,12 @@ from bot.content import Content, render
 from bot.db import session_scope
 from bot.digest import DigestScope, register_digest_section
 from bot.models import (
-    AftercarePlan,
     Alert,
     AlertAction,
     AlertTier,
     Client,
     DeliveryStatus,
     Program,
-    SafetyPlan,
     UnsureQuestion,
 )
 
@@ -100,23 +98,6 @@ async def may_ask(session: AsyncSession, *, client_id: int, message_id: int, now
     if message_id in rows:
         return "asked"
     return "recent" if rows else "ask"
-
-
-async def typing_for_a_plan(session: AsyncSession, *, client_id: int) -> bool:
-    """Is the client typing lines into their safety plan or aftercare plan? Those lines
-    speak of crises by design ("when I can't sleep"), and a question there would stand
-    between them and their plan: the screen's own verdict stands instead."""
-    plan = (
-        await session.exec(
-            select(SafetyPlan.editing_section).where(SafetyPlan.client_id == client_id)
-        )
-    ).first()
-    aftercare = (
-        await session.exec(
-            select(AftercarePlan.editing).where(AftercarePlan.client_id == client_id)
-        )
-    ).first()
-    return plan is not None or aftercare is not None
 
 
 async def ask(

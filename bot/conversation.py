@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
 from bot.db import session_scope
-from bot.models import RecentMessage
+from bot.models import AftercarePlan, RecentMessage, SafetyPlan
 from bot.safety.screener import HISTORY_MAX, HISTORY_WINDOW, WINDOW
 
 KEPT_FOR = HISTORY_WINDOW
@@ -43,6 +43,24 @@ async def history(
         )
     ).all()
     return [(row.text, row.sent_at) for row in reversed(rows)]
+
+
+async def typing_for_a_plan(session: AsyncSession, *, client_id: int) -> bool:
+    """Is the client typing lines into their safety plan or aftercare plan? Those lines
+    speak of crises by design ("I stop answering my phone", "I can't sleep"): they are
+    the plan, not the conversation, so each is screened alone (as any message is), not
+    kept, and not asked about."""
+    plan = (
+        await session.exec(
+            select(SafetyPlan.editing_section).where(SafetyPlan.client_id == client_id)
+        )
+    ).first()
+    aftercare = (
+        await session.exec(
+            select(AftercarePlan.editing).where(AftercarePlan.client_id == client_id)
+        )
+    ).first()
+    return plan is not None or aftercare is not None
 
 
 async def remember(

@@ -81,8 +81,6 @@ async def ask_if_unsure(
             return False  # the screen's own verdict stands (a same-day alert, or nothing)
         if may == "asked":
             return True  # its answer (or the question still open) covers this message
-        if await asking.typing_for_a_plan(session, client_id=who.client.id):
-            return False
         category = result.category if result.category != "none" else "suicidal_ideation"
         question = await asking.ask(
             session,

@@ -143,13 +143,13 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         evidence = _excerpt(text, result)
     else:
         # A client's message is read with their last few of the last 30 minutes.
-        result, evidence = await _screen_in_conversation(
+        result, evidence, in_conversation = await _screen_in_conversation(
             context, who.client, message, text, lang, edited
         )
         from bot.features.ask_when_unsure import ask_if_unsure  # (it imports this module)
 
         try:
-            asked = await ask_if_unsure(update, context, who, result, evidence)
+            asked = in_conversation and await ask_if_unsure(update, context, who, result, evidence)
         except Exception:  # asking is a refinement: the screen's own verdict still stands
             log.exception(
                 "asking about update %s failed; the screen's verdict stands", update.update_id
@@ -187,14 +187,18 @@ async def _screen_in_conversation(
     text: str,
     lang: str,
     edited: Message | None,
-) -> tuple[safety.ScreenResult, str]:
+) -> tuple[safety.ScreenResult, str, bool]:
     """Screen a client's message with their recent ones (bot/conversation.py), and keep a
     new one for the next 30 minutes (an edit replaces nothing: its words were read).
-    Returns the result and the words the care team would see: when the earlier messages
-    made the difference, those first."""
+    Returns the result, the words the care team would see (when the earlier messages
+    made the difference, those first), and whether it was conversation: a line typed
+    into a plan is screened alone and not kept."""
     assert client.id is not None
     now = datetime.now(UTC)
     async with session_scope(services(context).sessions) as session:
+        if await conversation.typing_for_a_plan(session, client_id=client.id):
+            result = safety.screen(text, lang)
+            return result, _excerpt(text, result), False
         try:
             recent = await conversation.history(
                 session,
@@ -214,7 +218,7 @@ async def _screen_in_conversation(
     if result.context:
         earlier = [_short(recent[i][0]) for i in result.context if i < len(recent)]
         evidence = " / ".join([*earlier, evidence])
-    return result, evidence
+    return result, evidence, True
 
 
 def _short(text: str, width: int = 80) -> str:
