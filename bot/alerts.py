@@ -168,6 +168,9 @@ async def detail_text(
     for action in actions:
         if action.action == "more":
             continue
+        if action.action == "asked":  # the question asked when the screen was unsure
+            lines.append(action.detail or "")  # rendered and escaped when recorded
+            continue
         who = "client"
         if action.clinician_id is not None:
             clinician = await session.get(Clinician, action.clinician_id)

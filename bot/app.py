@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.features import (
     account,
     aftercare,
+    ask_when_unsure,
     breathe,
     careteam,
     careteam_alerts,
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 # and `breathe` before `account` (the menu's buttons).
 FEATURES = (
     crisis,
+    ask_when_unsure,
     enrollment,
     aftercare,
     sessions,

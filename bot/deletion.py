@@ -38,8 +38,10 @@ from bot.models import (
     LessonOverride,
     LessonProgress,
     PracticeSettings,
+    RecentMessage,
     SafetyPlan,
     Screening,
+    UnsureQuestion,
 )
 from bot.roster import (
     _erase_sessions_data,
@@ -99,6 +101,8 @@ async def erase_or_keep_open_alerts(
         LessonOverride,
         PracticeSettings,
         ExerciseRun,
+        RecentMessage,
+        UnsureQuestion,
     ):
         await session.exec(delete(model).where(col(model.client_id) == client.id))  # type: ignore[call-overload,attr-defined]
     await session.exec(  # type: ignore[call-overload]

@@ -36,10 +36,12 @@ from bot.models import (
     MedicationAnswer,
     PracticeSettings,
     Program,
+    RecentMessage,
     Screening,
     SessionAttendance,
     SessionMember,
     SessionSeries,
+    UnsureQuestion,
 )
 from bot.safety_plan import SECTIONS, items_of, load_plan
 
@@ -251,6 +253,20 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
         )
     ).all()
     alerts_part = await _alerts_part(session, client.id)
+    recent = (
+        await session.exec(
+            select(RecentMessage)
+            .where(RecentMessage.client_id == client.id)
+            .order_by(col(RecentMessage.sent_at))
+        )
+    ).all()
+    asked = (
+        await session.exec(
+            select(UnsureQuestion)
+            .where(UnsureQuestion.client_id == client.id)
+            .order_by(col(UnsureQuestion.asked_at))
+        )
+    ).all()
     subject = f"client:{client.id}"
     events = (
         await session.exec(
@@ -337,6 +353,21 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
         ],
         # What Waypoint told your care team about your safety, and what they did.
         "safety_alerts": alerts_part,
+        # Your last messages, kept 30 minutes so the safety screen reads them together.
+        "messages_kept_for_30_minutes": [
+            {"sent_at": _when(m.sent_at), "text": m.text} for m in recent
+        ],
+        # When Waypoint was unsure about a message and asked you about it (kept a week).
+        "safety_questions_asked": [
+            {
+                "asked_at": _when(q.asked_at),
+                "question": q.question,
+                "about_your_message": q.evidence,
+                "your_answer": q.answer,
+                "answered_at": _when(q.answered_at),
+            }
+            for q in asked
+        ],
         "invitations": [
             {
                 "made_by": i.created_by,

@@ -710,6 +710,48 @@ class ExerciseRun(SQLModel, table=True):
     ended_at: datetime | None = None
 
 
+# --- The conversation the screen reads, and its question when unsure (issue 17) ---------
+
+
+class RecentMessage(SQLModel, table=True):
+    """A client's message, kept only while the safety screen may read it with the next
+    ones: sealed at rest and deleted RECENT_FOR (30 minutes) after it was sent."""
+
+    __table_args__ = (sa.Index("ix_recentmessage_client_id_sent_at", "client_id", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", ondelete="CASCADE")
+    message_id: int = Field(sa_type=sa.BigInteger)  # Telegram's, in the client's chat
+    text: str = Field(sa_type=SealedText)
+    sent_at: datetime = Field(index=True)
+
+
+class UnsureQuestion(SQLModel, table=True):
+    """The direct question asked when the screen was unsure about a message, and the
+    answer: yes, no, declined ("I'd rather not say"), or none (no answer in 30 minutes).
+
+    Buttons name a row by id and token, so ids are never reused. `message_id` is the
+    message asked about: it is never asked about twice. The words that prompted it are
+    sealed, for the alert or the digest, and the row goes after a week."""
+
+    __table_args__ = (
+        sa.Index("ix_unsurequestion_answer_asked_at", "answer", "asked_at"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True, ondelete="CASCADE")
+    message_id: int = Field(sa_type=sa.BigInteger)
+    token: str = Field(max_length=16)
+    question: str = Field(max_length=16)  # suicide, self_harm, others, danger
+    category: str = Field(max_length=32)  # what the screen leaned to
+    evidence: str | None = Field(default=None, sa_type=SealedText)
+    asked_at: datetime
+    answer: str | None = Field(default=None, max_length=8)
+    answered_at: datetime | None = None
+    alert_id: int | None = None  # the alert it raised (no foreign key: alerts are erased)
+
+
 TABLES: tuple[type[SQLModel], ...] = (
     Program,
     Clinician,
@@ -737,6 +779,8 @@ TABLES: tuple[type[SQLModel], ...] = (
     PracticeSettings,
     ProgramLessons,
     ExerciseRun,
+    RecentMessage,
+    UnsureQuestion,
 )
 # The delivery engine's bookkeeping. Not in TABLES, which lists the tables holding
 # people's records: a handled update keeps no words and, for someone who is not a

@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.sealed
 
-revision: str = "0014_explain"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -590,11 +590,41 @@ class CheckTexts(_Strict):
     withdrawal: CrisisText
 
 
+class AskTexts(_Strict):
+    """When the screen is unsure about a message (issue 17): one direct question, as the
+    ASQ asks it, where "yes" always means the urgent path. Client texts are crisis texts."""
+
+    intro: CrisisText  # before the question
+    questions: dict[str, CrisisText]  # suicide, self_harm, others, danger
+    wait_note: CrisisText  # after the question: what happens with no answer
+    yes_button: ButtonText
+    no_button: ButtonText
+    rather_not_say_button: ButtonText
+    no_reply: CrisisText  # after "no"
+    already_answered: ClientText
+    # For the care team (private chats only): the question and the answer.
+    answers: dict[str, Name]  # yes, no, declined, none
+    alert_line: staff_text("question", "answer", "time")  # type: ignore[valid-type]
+    digest_header: StaffText
+    digest_line: staff_text("code", "time", "question", "answer", "evidence")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _complete(self) -> AskTexts:
+        for name, have, need in (
+            ("questions", self.questions, {"suicide", "self_harm", "others", "danger"}),
+            ("answers", self.answers, {"yes", "no", "declined", "none"}),
+        ):
+            if missing := need - set(have):
+                raise ValueError(f"{name}: missing {', '.join(sorted(missing))}")
+        return self
+
+
 class AlertsFile(_Strict):
     reply: CrisisReplyTexts
     promise: PromiseTexts
     checks: CheckTexts
     staff: AlertStaffTexts
+    ask: AskTexts
 
 
 # --- content/<lang>/safetyplan.yaml --------------------------------------------------

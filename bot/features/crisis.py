@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import safety
+from bot import conversation, safety
 from bot.alert_why import why_text
 from bot.alerts import (
     FOLLOW_UP_ANSWERS,
@@ -49,6 +49,7 @@ from bot.db import session_scope
 from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
 from bot.models import Alert, AlertTier, Client, Program
 from bot.people import Who, crisis_region, identify
+from bot.sealed import SealedTextError
 from bot.services import AnyApplication, services
 
 log = logging.getLogger(__name__)
@@ -136,10 +137,29 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         who = await identify(session, user.id)
     if who.is_clinician:
         return
-    result = safety.screen(text, who.language or user.language_code or "en")
+    lang = who.language or user.language_code or "en"
+    edited = update.edited_message
+    if who.client is None:
+        result = safety.screen(text, lang)
+        evidence = _excerpt(text, result)
+    else:
+        # A client's message is read with their last few of the last 30 minutes.
+        result, evidence, in_conversation = await _screen_in_conversation(
+            context, who.client, message, text, lang, edited
+        )
+        from bot.features.ask_when_unsure import ask_if_unsure  # (it imports this module)
+
+        try:
+            asked = in_conversation and await ask_if_unsure(update, context, who, result, evidence)
+        except Exception:  # asking is a refinement: the screen's own verdict still stands
+            log.exception(
+                "asking about update %s failed; the screen's verdict stands", update.update_id
+            )
+            asked = False
+        if asked:
+            raise ApplicationHandlerStop  # the question is the whole answer for now
     if result.urgency == "none":
         return
-    edited = update.edited_message
     if (
         edited is not None
         and who.client is not None
@@ -157,8 +177,53 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if who.client is None:
         await send_crisis_card(update, context)
     else:
-        await _crisis_reply(update, context, who, result, text)
+        await _crisis_reply(update, context, who, result, evidence, text)
     raise ApplicationHandlerStop
+
+
+async def _screen_in_conversation(
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    message: Message,
+    text: str,
+    lang: str,
+    edited: Message | None,
+) -> tuple[safety.ScreenResult, str, bool]:
+    """Screen a client's message with their recent ones (bot/conversation.py), and keep a
+    new one for the next 30 minutes (an edit replaces nothing: its words were read).
+    Returns the result, the words the care team would see (when the earlier messages
+    made the difference, those first), and whether it was conversation: a line typed
+    into a plan is screened alone and not kept."""
+    assert client.id is not None
+    now = datetime.now(UTC)
+    async with session_scope(services(context).sessions) as session:
+        if await conversation.typing_for_a_plan(session, client_id=client.id):
+            result = safety.screen(text, lang)
+            return result, _excerpt(text, result), False
+        try:
+            recent = await conversation.history(
+                session,
+                client_id=client.id,
+                now=now,
+                before_message=message.message_id if edited is not None else None,
+            )
+        except SealedTextError:  # sealed with another key: this message is still screened
+            log.error("recent messages of client %s cannot be opened; screened alone", client.id)
+            recent = []
+        result = safety.screen(text, lang, history=recent, now=now)
+        if edited is None:
+            await conversation.remember(
+                session, client_id=client.id, message_id=message.message_id, text=text, now=now
+            )
+    evidence = _excerpt(text, result)
+    if result.context:
+        earlier = [_short(recent[i][0]) for i in result.context if i < len(recent)]
+        evidence = " / ".join([*earlier, evidence])
+    return result, evidence, True
+
+
+def _short(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else "…" + text[-width:]
 
 
 # Telegram's message date and this server's clock may differ a little.
@@ -207,6 +272,7 @@ async def _crisis_reply(
     context: ContextTypes.DEFAULT_TYPE,
     who: Who,
     result: safety.ScreenResult,
+    evidence: str,
     text: str,
 ) -> None:
     svc = services(context)
@@ -217,7 +283,7 @@ async def _crisis_reply(
         tier=AlertTier(result.urgency),
         category=result.category,
         rule=result.rule or "screen",
-        evidence=_excerpt(text, result),
+        evidence=evidence,
         why=why_text(svc.content, result, text),
     )
     async with session_scope(svc.sessions) as session:

@@ -185,6 +185,9 @@ BUILDERS: dict[str, Builder] = {
     "practicesettings": lambda s, c, p: _value(
         models.PracticeSettings(client_id=c, no_breath_holds=True)
     ),
+    "recentmessage": lambda s, c, p: _value(
+        models.RecentMessage(client_id=c, message_id=5, text="so tired", sent_at=NOW)
+    ),
     "safetyplan": lambda s, c, p: _value(models.SafetyPlan(client_id=c)),
     "screening": lambda s, c, p: _value(
         models.Screening(client_id=c, kind="asq", local_date=date(2026, 3, 10))
@@ -192,6 +195,16 @@ BUILDERS: dict[str, Builder] = {
     "sessionattendance": _attendance,
     "sessionmember": _member,
     "sessionseries": lambda s, c, p: _series(p, c),
+    "unsurequestion": lambda s, c, p: _value(
+        models.UnsureQuestion(
+            client_id=c,
+            message_id=5,
+            token="ab12cd34",
+            question="suicide",
+            category="suicidal_ideation",
+            asked_at=NOW,
+        )
+    ),
 }
 
 
