@@ -1,6 +1,6 @@
 """Why an alert fired (alert.why), and clinicians' marks on the screen (screenmark).
 
-Revision ID: 0014_explain
+Revision ID: 0014
 Revises: 0013
 """
 

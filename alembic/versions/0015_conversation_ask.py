@@ -1,8 +1,8 @@
 """The conversation the safety screen reads (a client's messages of the last 30 minutes,
 sealed, deleted after 30 minutes) and the question asked when the screen is unsure.
 
-Revision ID: 0014_conversation_ask
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from collections.abc import Sequence
