@@ -5,7 +5,7 @@ message is in the uncertain band when nothing but the trained layer speaks for i
 the layer is not confident:
 
 - the layer alone (or the conversation read through it) made it a same-day concern,
-  without confidence ("I feel so alone tonight": p_flag 0.96, not confident); or
+  without confidence ("no one cares": p_flag 0.91, not confident); or
 - with a `margin` above 0: nothing was flagged, but the layer's score fell just short of
   a threshold (the next person's words may be ones it has not learned). Off by default:
   see MARGIN.

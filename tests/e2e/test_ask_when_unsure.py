@@ -27,7 +27,7 @@ from tests.e2e.promises import told_now
 from tests.e2e.test_safety_net import _drained
 from tests.harness import BotHarness
 
-UNSURE = "I feel so alone tonight"
+UNSURE = "no one cares"
 ALSO_UNSURE = "i'm done"
 
 
@@ -38,7 +38,7 @@ def _plain(text: str | None) -> str:
 @pytest.fixture(autouse=True)
 def _the_screen_is_unsure_about_these() -> None:
     """The messages these tests send are in the uncertain band of the screen as trained
-    today (model: p_flag 0.96 but not confident). If a retrained model is sure about them,
+    today (the model flags them same-day, not confidently). If a retrained model is sure about them,
     pick others with `python -m bot.safety.unsure`; the flow under test is the same."""
     screener = safety.load_screener()
     band = band_of(screener)
@@ -106,7 +106,7 @@ async def test_yes_or_rather_not_say_is_the_urgent_path_and_the_alert_shows_both
     assert f'Waypoint asked: "Are you thinking about killing yourself?" Answer: {answer}' in detail
     # The group sees the pseudonym only: not the question, the answer or the words.
     (group,) = [m for m in await bot.sandbox.messages(GROUP) if m.event == "sent"]
-    assert "killing" not in group.text and "alone" not in group.text
+    assert "killing" not in group.text and "cares" not in group.text
     # A second press changes nothing.
     await bot.person(CLIENT, "Alex").press_data(
         question.data_for(pack.alerts.ask.no_button), question.message_id

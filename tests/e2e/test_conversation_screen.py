@@ -22,10 +22,10 @@ from tests.e2e.promises import told_now
 from tests.e2e.test_safety_net import _drained
 from tests.harness import BotHarness
 
-# Neither is a worry alone; "i said goodbye to my dog" after "i love you all" is a
-# goodbye (the rules' finality acts, read across the two messages).
+# Neither is a worry alone; "bye" after "i love you all" reads as a
+# goodbye when the two messages are read together.
 FIRST = "i love you all"
-THEN = "i said goodbye to my dog"
+THEN = "bye"
 
 
 @pytest.fixture
