@@ -94,6 +94,7 @@ async def seed(svc: Services) -> None:
             region="US",
             care_team_chat_id=CARE_TEAM_CHAT_ID,
             digest_times=["08:00", "16:00"],
+            care_team_hours="Mon-Fri 9am-5pm",  # the promise names when they will see it
         )
         session.add(program)
         await session.flush()
