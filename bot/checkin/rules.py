@@ -300,7 +300,12 @@ def asq_result(answers: Mapping[str, object]) -> str:
     return "urgent" if answers.get("asq_now") in ("yes", "skip") else "same_day"
 
 
-def asq_evidence(answers: Mapping[str, object]) -> str:
+def asq_evidence(
+    answers: Mapping[str, object], *, since_last: bool = False, how_when: str | None = None
+) -> str:
+    """The clinician's summary: each answer, which wording was asked (the first screen's
+    "past few weeks … ever", or "since the last time I asked"), and the client's own
+    "how and when" after a yes to "tried"."""
     names = {
         "asq_wished": "wished dead",
         "asq_better": "better off dead",
@@ -308,7 +313,16 @@ def asq_evidence(answers: Mapping[str, object]) -> str:
         "asq_tried": "tried",
         "asq_now": "thoughts right now",
     }
-    return "; ".join(f"{names[k]}: {answers[k]}" for k in names if answers.get(k) is not None)
+    shown = "; ".join(f"{names[k]}: {answers[k]}" for k in names if answers.get(k) is not None)
+    asked = (
+        'asked "since the last time I asked"'
+        if since_last
+        else 'asked "in the past few weeks" and "ever tried" (first screen)'
+    )
+    out = f"{shown} ({asked})"
+    if answers.get("asq_tried") == "yes":
+        out += f"; how and when: {how_when}" if how_when else "; how and when: skipped"
+    return out
 
 
 # --- the longer weekly check-in (adapted from the BAM-IOP, 7-day recall) ---------------

@@ -781,10 +781,18 @@ class AsqTexts(_Strict):
     thoughts: CrisisText
     ever_tried: CrisisText
     tried_since: CrisisText
+    # After the client's first screen: the same questions, "since the last time I asked".
+    wished_dead_since: CrisisText
+    better_off_dead_since: CrisisText
+    thoughts_since: CrisisText
+    # After a yes to "tried": how and when, for the clinician (the client may skip).
+    how_when: CrisisText
+    how_when_saved: CrisisText
     right_now: CrisisText
     options: UseOptions
     negative: CrisisText
-    positive: CrisisText
+    # {promise}: when the team will see it (bot/careteam_promise.py), never a call.
+    positive: Annotated[CrisisText, _allows("promise")]
 
 
 class DaysScale(_Strict):

@@ -33,6 +33,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import safety
 from bot.checkin import charts, items, reports, rules, store
 from bot.checkin.items import Shape
 from bot.checkin.stats import last_days, streak, trend
@@ -116,10 +117,14 @@ def question_text(pack: LanguagePack, step: str, *, first_screen: bool) -> str:
         "medicine": texts.medicine.text,
         "confidence": texts.confidence.text,
         "support": texts.support.text,
-        "asq_wished": f"{asq.intro}\n\n{asq.wished_dead}",
-        "asq_better": asq.better_off_dead,
-        "asq_thoughts": asq.thoughts,
+        # The first screen asks "past few weeks" and "ever"; later ones, "since the last
+        # time I asked" (the clinician's alert says which).
+        "asq_wished": f"{asq.intro}\n\n"
+        + (asq.wished_dead if first_screen else asq.wished_dead_since),
+        "asq_better": asq.better_off_dead if first_screen else asq.better_off_dead_since,
+        "asq_thoughts": asq.thoughts if first_screen else asq.thoughts_since,
         "asq_tried": asq.ever_tried if first_screen else asq.tried_since,
+        "asq_how": asq.how_when,
         "asq_now": asq.right_now,
         "note": texts.note.text,
     }[step]
@@ -182,11 +187,13 @@ def answer_label(pack: LanguagePack, step: str, value: str, selected: list[str])
 # --- sending ------------------------------------------------------------------------------
 
 
-async def _first_screen(client: Client, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _first_screen(
+    client: Client, checkin: CheckIn, context: ContextTypes.DEFAULT_TYPE
+) -> bool:
     svc = services(context)
     async with svc.sessions() as session:
         assert client.id is not None
-        return await store.last_screening(session, client.id, "asq") is None
+        return not await store.asked_before(session, client.id, checkin.local_date)
 
 
 async def ask(
@@ -197,8 +204,8 @@ async def ask(
     if step is None:
         return
     pack = services(context).content.language(client.language)
-    # "Ever tried" the first time, "since the last time" after that (ASQ).
-    first = await _first_screen(client, context) if step == "asq_tried" else False
+    # "Past few weeks" and "ever" the first time, "since the last time" after that (ASQ).
+    first = await _first_screen(client, checkin, context) if step in items.ASQ_STEPS else False
     text = question_text(pack, step, first_screen=first)
     await chat.send_message(text, reply_markup=question_keyboard(pack, checkin, step))
 
@@ -315,7 +322,8 @@ async def _answer(
             keyboard = question_keyboard(pack, checkin, step)
             await asyncio.gather(query.answer(), _quiet(edit_buttons(query, keyboard)))
         return
-    label = pack.checkin.note.saved if note else answer_label(pack, step, value, result.selected)
+    saved = pack.checkin.asq.how_when_saved if step == "asq_how" else pack.checkin.note.saved
+    label = saved if note else answer_label(pack, step, value, result.selected)
     # The tap's acknowledgement, the edit showing the answer and the next question go
     # out together: three requests in flight at once instead of one after another.
     shown: list[Awaitable[object]] = []
@@ -326,7 +334,7 @@ async def _answer(
             answered = render(pack.checkin.answer_shown, answer=label)
             shown.append(_quiet(query.edit_message_text(f"{original}\n\n<b>{answered}</b>")))
     elif note:
-        shown.append(chat.send_message(pack.checkin.note.saved))
+        shown.append(chat.send_message(saved))
     urgent = [a for a in result.alerts if a.tier is AlertTier.urgent]
     if not urgent and result.asq is None and checkin.step is not None:
         await asyncio.gather(*shown, ask(chat, context, client, checkin))
@@ -343,7 +351,9 @@ async def _answer(
         await chat.send_message(pack.checkin.resumed_after_help)
         return
     if result.asq is not None and result.asq != "negative":
-        await chat.send_message(pack.checkin.asq.positive)
+        # When the team will see it, said truthfully for this moment (never a call).
+        promise = crisis.promise_now(pack, program)
+        await chat.send_message(render(pack.checkin.asq.positive, promise=promise))
         await chat.send_message(pack.crisis_card(program.region), protect_content=True)
     elif result.asq == "negative":
         await chat.send_message(pack.checkin.asq.negative)
@@ -370,7 +380,7 @@ async def save_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or not message.text or user is None:
         return
     try:
-        await _save_note(update, context, user.id, message.text, message.message_id)
+        answered = await _save_note(update, context, user.id, message.text, message.message_id)
     except Exception as exc:  # the screen must run whatever happened here
         # The error's type only: a database error's text can carry the note itself. The
         # note is saved after the screen instead (typed), unless the screen answers it.
@@ -379,21 +389,30 @@ async def save_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             update.update_id,
             type(exc).__name__,
         )
+        return
+    if answered:
+        raise ApplicationHandlerStop
 
 
 async def _save_note(
     update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int, text: str, message_id: int
-) -> None:
+) -> bool:
+    """Save a typed note (the screen runs next), or answer the risk questions' "how and
+    when" (True: answered here, the screen's own reply is not needed)."""
     svc = services(context)
     client, program = await _client(context, user_id)
     if client is None or program is None or client.id is None:
-        return
+        return False
     if await _typing_elsewhere(context, client, message_id):
-        return
+        return False
+    async with svc.sessions() as session:
+        waiting = await _waiting(session, client, program, update.update_id)
+    if waiting is not None and waiting.step == "asq_how":
+        return await _how_when(update, context, client, waiting, text)
     async with session_scope(svc.sessions) as session:
         checkin = await _waiting(session, client, program, update.update_id)
         if checkin is None or checkin.step != "note":
-            return
+            return False
         await store.answer(
             session,
             content=svc.content,
@@ -406,6 +425,39 @@ async def _save_note(
             update_id=update.update_id,
             program=program,
         )
+    return False
+
+
+async def _how_when(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    checkin: CheckIn,
+    text: str,
+) -> bool:
+    """The typed "how and when" after a yes to "tried". It is a disclosure we asked for:
+    it goes to the clinician with the risk questions' own alert (positive, so at least
+    same day), and the acuity question comes next. Words of danger now (the screen's
+    urgent) get the crisis path at once instead; the answer is saved first either way."""
+    urgent = safety.screen(text, client.language or "en").urgency == "urgent"
+    if urgent:
+        async with session_scope(services(context).sessions) as session:
+            program = await session.get(Program, client.program_id)
+            await store.answer(
+                session,
+                content=services(context).content,
+                client=client,
+                checkin=await session.get(CheckIn, checkin.id),
+                step="asq_how",
+                value=items.SKIP,
+                now=now_utc(),
+                note=text[:NOTE_MAX],
+                update_id=update.update_id,
+                program=program,
+            )
+        return False  # the screen answers it, with its alert
+    await _answer(update, context, str(checkin.id), "asq_how", items.SKIP, note=text)
+    return True
 
 
 async def _waiting(
@@ -443,7 +495,7 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return  # a line for the safety plan or the aftercare plan, not the note
         # Saves the note (or, saved already, says so) and finishes the check-in.
         note = message.text[:NOTE_MAX]
-        await _answer(update, context, str(checkin.id), "note", items.SKIP, note=note)
+        await _answer(update, context, str(checkin.id), step, items.SKIP, note=note)
         raise ApplicationHandlerStop
     number = items.parse_typed_scale(message.text)
     if spec.shape is Shape.scale and number is not None:

@@ -315,6 +315,11 @@ async def _send_card(chat: Chat, pack: LanguagePack, region: str, category: str)
         await chat.send_message(pack.crisis_more_help(region), protect_content=True)
 
 
+def promise_now(pack: LanguagePack, program: Program) -> str:
+    """The promise sentence for this moment (also for the check-in's weekly questions)."""
+    return _promise(pack, program)
+
+
 def _promise(pack: LanguagePack, program: Program) -> str:
     """When the team will see this, said truthfully for this moment: from the program's
     office hours, on-call setting and time zone (never a promise of a call)."""

@@ -149,6 +149,14 @@ async def tap_through(
         if step == "medicine":
             out = await care.alex.press(str(values.get("medicine", "Yes")))
             continue
+        if step == "asq_how":
+            # Typed for the clinician, or skipped.
+            typed = values.get("asq_how")
+            if typed:
+                out = await care.alex.send(str(typed))
+            else:
+                out = await care.alex.press(care.texts.note.skip_button)
+            continue
         if step.startswith("asq_"):
             out = await care.alex.press(str(values.get(step, "No")))
             continue
