@@ -915,6 +915,7 @@ class CheckinFile(_Strict):
     support: SupportQuestion
     note: NoteQuestion
     done: ClientText
+    done_hard: ClientText
     streak: client_text("days")  # type: ignore[valid-type]
     completion: client_text("days")  # type: ignore[valid-type]
     first_time: ClientText
@@ -922,7 +923,7 @@ class CheckinFile(_Strict):
     coping: CopingIdeas
     high_craving: ClientText
     slip_plan: CardText
-    overdose_card: CardText
+    overdose_card: CrisisText  # at most 60 words (tests/checkin/test_check_in_end.py)
     low_mood: CrisisText
     not_safe_reply: CrisisText
     resumed_after_help: ClientText

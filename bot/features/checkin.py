@@ -21,6 +21,7 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
     Update,
 )
 from telegram.error import BadRequest
@@ -34,7 +35,7 @@ from telegram.ext import (
 )
 
 from bot import safety
-from bot.checkin import charts, items, reports, rules, store
+from bot.checkin import charts, ending, items, reports, rules, store
 from bot.checkin.items import Shape
 from bot.checkin.stats import last_days, streak, trend
 from bot.content import LanguagePack, render
@@ -74,7 +75,6 @@ TYPED_GROUP = -6
 # the note is saved first, so a note the screen answers with the crisis path is kept.
 NOTE_SAVE_GROUP = -12
 NOTE_MAX = 2000  # characters of a note kept
-HIGH_CRAVING = 7  # at or above: the end of the check-in offers urge surfing
 PREFIX = "ck"
 
 
@@ -537,7 +537,6 @@ async def finish(
 ) -> None:
     svc = services(context)
     pack = svc.content.language(client.language)
-    texts = pack.checkin
     assert client.id is not None
     async with svc.sessions() as session:
         done_days = [
@@ -556,57 +555,79 @@ async def finish(
         bam_due = await store.weekly_due(session, client, "bam", checkin.local_date)
     days = streak(done_days, checkin.local_date)
     recent = sum((checkin.local_date - d).days < 14 for d in done_days)
-    lines = [texts.done]
-    if len(done_days) <= 1:
-        lines.append(texts.first_time)
-    elif days >= 2:
-        lines.append(render(texts.streak, days=days))
-    else:
-        lines.append(render(texts.completion, days=recent))
-    await chat.send_message("\n".join(lines), reply_markup=main_menu(pack))
     categories = {a.category for a in alerts}
-    if categories:
-        reply = pack.alerts.reply
-        parts = [reply.same_day]
-        if "high_craving" in categories:
-            parts.append(reply.same_day_craving)
-        if "relapse_or_use" in categories:
-            parts.append(reply.same_day_use)
-        await chat.send_message("\n\n".join(parts), protect_content=True)
-    ticked = items.split_keys(checkin.triggers)
-    if ticked:
-        ideas = [getattr(texts.coping, key) for key in ticked]
-        await chat.send_message("\n".join([texts.coping_intro, *(f"• {i}" for i in ideas)]))
-    if checkin.use == "yes":
-        await chat.send_message(texts.slip_plan, protect_content=True)
-        if items.OVERDOSE_RISK.intersection(items.split_keys(checkin.substances)):
-            await chat.send_message(texts.overdose_card, protect_content=True)
-    if checkin.craving is not None and checkin.craving >= HIGH_CRAVING:
-        # Urge surfing, guided step by step (the Breathe feature), one tap away.
-        await chat.send_message(
-            texts.high_craving,
-            reply_markup=InlineKeyboardMarkup([[urge_surfing_button(pack, source="c")]]),
+    parts = ending.plan(
+        ending.Ending(
+            categories=frozenset(categories),
+            used=checkin.use == "yes",
+            substances=frozenset(items.split_keys(checkin.substances)),
+            mood=checkin.mood,
+            craving=checkin.craving,
+            triggers=tuple(items.split_keys(checkin.triggers)),
+            first_time=len(done_days) <= 1,
+            streak=days,
+            recent=recent,
+            bam_due=bam_due,
         )
-    low_mood = checkin.mood is not None and checkin.mood <= 3
-    if low_mood or "low_mood" in categories or "suicide_screen" in categories:
-        await chat.send_message(texts.low_mood)
-        await chat.send_message(pack.crisis_card(program.region), protect_content=True)
-    if bam_due:
-        await chat.send_message(
-            texts.bam.offer,
-            reply_markup=InlineKeyboardMarkup(
+    )
+    for part in parts:
+        await _send_part(chat, pack, program, checkin, part)
+
+
+async def _send_part(
+    chat: Chat, pack: LanguagePack, program: Program, checkin: CheckIn, part: ending.Part
+) -> None:
+    """One message of the check-in's end (bot/checkin/ending.py chose what is in it)."""
+    texts = pack.checkin
+    reply = pack.alerts.reply
+    pieces: list[str] = []
+    for key in part.texts:
+        if key == "same_day":
+            pieces.append(render(reply.same_day, promise=crisis.promise_now(pack, program)))
+        elif key == "same_day_craving":
+            pieces.append(reply.same_day_craving)
+        elif key == "same_day_use":
+            pieces.append(reply.same_day_use)
+        elif key == "are_you_alone":
+            pieces.append(pack.alerts.checks.are_you_alone)
+        elif key == "crisis_card":
+            pieces.append(pack.crisis_card(program.region))
+        elif key.startswith("coping:"):
+            pieces.append(f"• {getattr(texts.coping, key.removeprefix('coping:'))}")
+        elif key == "bam_offer":
+            pieces.append(texts.bam.offer)
+        elif key == "streak":
+            pieces.append(render(texts.streak, days=part.number))
+        elif key == "completion":
+            pieces.append(render(texts.completion, days=part.number))
+        else:  # a text of checkin.yaml by its key
+            pieces.append(getattr(texts, key))
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+    if part.buttons == "card":
+        markup = crisis.card_keyboard(pack, program.region)
+    elif part.buttons == "urge":
+        markup = InlineKeyboardMarkup([[urge_surfing_button(pack, source="c")]])
+    elif part.buttons == "bam":
+        markup = InlineKeyboardMarkup(
+            [
                 [
-                    [
-                        InlineKeyboardButton(
-                            texts.bam.start_button, callback_data=f"bm:{checkin.id}:start"
-                        ),
-                        InlineKeyboardButton(
-                            texts.bam.later_button, callback_data=f"bm:{checkin.id}:later"
-                        ),
-                    ]
+                    InlineKeyboardButton(
+                        texts.bam.start_button, callback_data=f"bm:{checkin.id}:start"
+                    ),
+                    InlineKeyboardButton(
+                        texts.bam.later_button, callback_data=f"bm:{checkin.id}:later"
+                    ),
                 ]
-            ),
+            ]
         )
+    elif part.buttons == "menu":
+        markup = main_menu(pack)
+    # Bullets of one list stay together; paragraphs are apart.
+    text = ""
+    for piece in pieces:
+        joint = "\n" if piece.startswith("• ") and text else "\n\n"
+        text = f"{text}{joint}{piece}" if text else piece
+    await chat.send_message(text, reply_markup=markup, protect_content=part.protect)
 
 
 # --- /progress -------------------------------------------------------------------------------

@@ -315,6 +315,11 @@ async def _send_card(chat: Chat, pack: LanguagePack, region: str, category: str)
         await chat.send_message(pack.crisis_more_help(region), protect_content=True)
 
 
+def card_keyboard(pack: LanguagePack, region: str) -> InlineKeyboardMarkup:
+    """The buttons under a crisis card (More help, other regions)."""
+    return _card_keyboard(pack, region)
+
+
 def promise_now(pack: LanguagePack, program: Program) -> str:
     """The promise sentence for this moment (also for the check-in's weekly questions)."""
     return _promise(pack, program)
