@@ -571,10 +571,15 @@ class PromiseTexts(_Strict):
 
 
 class CheckTexts(_Strict):
-    """Replies for the screen to wire: drunk or high now, and stopping all at once."""
+    """Replies added to the screen's: drunk or high now, and stopping all at once."""
 
     are_you_alone: CrisisText
     withdrawal: CrisisText
+    # Matching only (bot/free_text.py): words that say "drunk or high right now".
+    drunk_or_high: list[Fact]
+    now_before: list[Fact]
+    now_after: list[Fact]
+    sedating: list[Fact]  # opioids and sedatives: the overdose-safety card too
 
 
 class AlertsFile(_Strict):
