@@ -32,6 +32,7 @@ from bot.features import (
     learn,
     medication,
     privacy,
+    program_reminder,
     progress,
     safetyplan,
     sessions,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 # `careteam` ("/discharge CODE aftercare" is a step-down); `sessions`, `checkin`, `learn`
 # and `breathe` before `account` (the menu's buttons).
 FEATURES = (
+    program_reminder,
     crisis,
     enrollment,
     aftercare,

@@ -278,6 +278,8 @@ class UiTexts(_Strict):
     feeling_words: dict[str, list[Fact]]  # feeling -> words that show it (matching only)
     # "Are you a real person?": always answered, truthfully.
     real_person: ClientText
+    # After 7 days or more without using Waypoint: it is a program, no one reads live.
+    program_reminder: ClientText
     real_person_questions: list[Fact]  # phrases that ask it (matching only)
     error: ClientText
     coming_soon: ClientText

@@ -158,6 +158,10 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await send_crisis_card(update, context)
     else:
         await _crisis_reply(update, context, who, result, text)
+        # Back after a quiet week: "Waypoint is a program" waited for the reply.
+        from bot.features.program_reminder import send_pending
+
+        await send_pending(update, context)
     raise ApplicationHandlerStop
 
 
