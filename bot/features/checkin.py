@@ -405,26 +405,26 @@ async def _save_note(
         return False
     if await _typing_elsewhere(context, client, message_id):
         return False
-    async with svc.sessions() as session:
-        waiting = await _waiting(session, client, program, update.update_id)
-    if waiting is not None and waiting.step == "asq_how":
-        return await _how_when(update, context, client, waiting, text)
+    how_when: CheckIn | None = None
     async with session_scope(svc.sessions) as session:
         checkin = await _waiting(session, client, program, update.update_id)
-        if checkin is None or checkin.step != "note":
-            return False
-        await store.answer(
-            session,
-            content=svc.content,
-            client=client,
-            checkin=checkin,
-            step="note",
-            value=items.SKIP,
-            now=now_utc(),
-            note=text[:NOTE_MAX],
-            update_id=update.update_id,
-            program=program,
-        )
+        if checkin is not None and checkin.step == "asq_how":
+            how_when = checkin
+        elif checkin is not None and checkin.step == "note":
+            await store.answer(
+                session,
+                content=svc.content,
+                client=client,
+                checkin=checkin,
+                step="note",
+                value=items.SKIP,
+                now=now_utc(),
+                note=text[:NOTE_MAX],
+                update_id=update.update_id,
+                program=program,
+            )
+    if how_when is not None:
+        return await _how_when(update, context, client, how_when, text)
     return False
 
 
