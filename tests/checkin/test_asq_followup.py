@@ -13,7 +13,7 @@ from bot.careteam_promise import promise_sentence
 from bot.content import render
 from bot.db import session_scope
 from bot.models import AlertTier, Screening
-from tests.checkin.conftest import Care, tap_through
+from tests.checkin.conftest import DEFAULTS, Care, tap_through
 
 
 async def _weekly_today(care: Care) -> None:
@@ -121,3 +121,22 @@ async def test_the_positive_reply_says_truthfully_when_the_team_will_see_it(care
     assert expected(before) in sent or expected(after) in sent
     positive = next(t for t in sent if t.startswith("Thank you for being honest"))
     assert "{" not in positive and "call you" not in positive.lower()
+
+
+async def test_danger_now_in_the_how_and_when_gets_the_crisis_reply_at_once(care: Care) -> None:
+    await _weekly_today(care)
+    await care.alex.send(care.content.language("en").menu.checkin)
+    for _ in range(20):
+        step = (await care.checkin()).step
+        if step == "asq_how":
+            break
+        assert step is not None
+        answers = {**DEFAULTS, "triggers": care.texts.triggers.none_button, "asq_tried": "Yes"}
+        await care.alex.press(str(answers.get(step, "No")))
+    out = await care.alex.send("i want to kill myself tonight")
+    reply = care.content.language("en").alerts.reply
+    assert reply.urgent_opening in [m.text for m in out]  # the screen's crisis path
+    assert any(a.tier is AlertTier.urgent for a in await care.alerts())
+    # The words were kept with the screen; the acuity question waits for their return.
+    assert (await care.checkin()).step == "asq_now"
+    assert "asq_how" in (await _screen(care)).answers
