@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.alerts import Finding, raise_alert
+from bot.alerts import EVIDENCE_MAX, Finding, add_to_alert, raise_alert
 from bot.checkin import items, rules
 from bot.checkin.items import Plan, Shape
 from bot.checkin.stats import Record, is_complete
@@ -282,6 +282,8 @@ class Answered:
     advanced: bool = False  # moved on to the next step
     alerts: list[Alert] = field(default_factory=list)
     asq: str | None = None  # the screen's result, when this answer finished it
+    # This answer made the screen positive (the first yes): the team was told at once.
+    asq_positive: bool = False
     replay: bool = False  # saved by an earlier handling of the same update
 
 
@@ -517,33 +519,107 @@ async def _after_step(
                 day_of(c) for c in await history(session, client.id, before=checkin.local_date)
             ]
         flags = rules.answer_flags(rules.Day(today.local_date, **_only(today, step)), earlier, th)
-    if screen is not None and checkin.step not in (*items.ASQ_STEPS, *items.ASQ_FOLLOW_UPS):
-        # The risk questions just ended.
-        outcome = rules.asq_result(screen.answers)
-        since_last = await asked_before(session, client.id, screen.local_date)
-        screen.result = {"tier": outcome, "wording": "since_last" if since_last else "first"}
-        screen.completed_at = now
-        screen.step = None
-        session.add(screen)
-        result.asq = outcome
-        if outcome != "negative":
-            flags.append(
-                rules.Flag(
-                    f"asq:{checkin.local_date.isoformat()}",
-                    outcome,
-                    "suicide_screen",
-                    "asq_acute" if outcome == "urgent" else "asq_positive",
-                    "weekly safety questions: "
-                    + rules.asq_evidence(
-                        screen.answers, since_last=since_last, how_when=how_when(screen.answers)
-                    ),
-                    high_priority=outcome == "urgent",
-                )
-            )
+    if screen is not None:
+        flags += await _asq_flags(session, content, client, checkin, screen, step, now, result)
     for flag in flags:
         alert = await fire(session, content, client, flag, now, source="checkin")
         if alert is not None:
             result.alerts.append(alert)
+
+
+async def _asq_flags(
+    session: AsyncSession,
+    content: Content,
+    client: Client,
+    checkin: CheckIn,
+    screen: Screening,
+    step: str,
+    now: datetime,
+    result: Answered,
+) -> list[rules.Flag]:
+    """The risk questions' alerts. The first yes raises the same-day alert at once, so a
+    client who stops there (closes the chat, taps elsewhere) is still seen by the team.
+    When the screen ends, that alert gets every answer (the wording asked, the "how and
+    when"); a yes to "right now" raises the urgent one, with every answer too."""
+    assert client.id is not None
+    key = f"asq:{checkin.local_date.isoformat()}"
+    since_last = await asked_before(session, client.id, screen.local_date)
+    answers = screen.answers
+    flags: list[rules.Flag] = []
+    if step in items.ASQ_STEPS and rules.asq_positive(answers):
+        before = {k: v for k, v in answers.items() if k != step}
+        if not rules.asq_positive(before):
+            result.asq_positive = True
+            flags.append(
+                rules.Flag(
+                    key,
+                    "same_day",
+                    "suicide_screen",
+                    "asq_positive",
+                    "weekly safety questions: "
+                    + rules.asq_evidence(answers, since_last=since_last, finished=False),
+                )
+            )
+    if checkin.step in (*items.ASQ_STEPS, *items.ASQ_FOLLOW_UPS):
+        return flags
+    # The risk questions just ended.
+    outcome = rules.asq_result(answers)
+    screen.result = {"tier": outcome, "wording": "since_last" if since_last else "first"}
+    screen.completed_at = now
+    screen.step = None
+    session.add(screen)
+    result.asq = outcome
+    if outcome == "negative":
+        return flags
+    evidence = "weekly safety questions: " + rules.asq_evidence(
+        answers, since_last=since_last, how_when=how_when(answers)
+    )
+    # Urgent: the new urgent alert carries the answers; no note on the same-day one too.
+    await _complete_asq_alert(session, client, key, evidence, now, note=outcome != "urgent")
+    if outcome == "urgent":
+        flags.append(
+            rules.Flag(
+                f"asq_now:{checkin.local_date.isoformat()}",
+                "urgent",
+                "suicide_screen",
+                "asq_acute",
+                evidence,
+                high_priority=True,
+            )
+        )
+    return flags
+
+
+async def _complete_asq_alert(
+    session: AsyncSession,
+    client: Client,
+    key: str,
+    evidence: str,
+    now: datetime,
+    *,
+    note: bool,
+) -> None:
+    """The same-day alert of the first yes, given every answer once the screen ends. The
+    holder gets one short note with them (the alert is not sent again); an alert the
+    first yes was added to (another of today's) gets them as an addition only."""
+    flag = (
+        await session.exec(
+            select(CheckinFlag).where(CheckinFlag.client_id == client.id, CheckinFlag.key == key)
+        )
+    ).first()
+    alert = await session.get(Alert, flag.alert_id) if flag and flag.alert_id else None
+    if alert is None:
+        return
+    if alert.category == "suicide_screen" and alert.rule == "asq_positive":
+        alert.evidence = evidence[:EVIDENCE_MAX]
+        session.add(alert)
+    if note and alert.resolved_at is None:
+        await add_to_alert(
+            session,
+            alert=alert,
+            finding=Finding(AlertTier.same_day, "suicide_screen", "asq_positive", evidence),
+            now=now,
+        )
 
 
 def _only(today: rules.Day, step: str) -> dict[str, Any]:

@@ -336,7 +336,7 @@ async def _answer(
     elif note:
         shown.append(chat.send_message(saved))
     urgent = [a for a in result.alerts if a.tier is AlertTier.urgent]
-    if not urgent and result.asq is None and checkin.step is not None:
+    if not urgent and result.asq is None and not result.asq_positive and checkin.step is not None:
         await asyncio.gather(*shown, ask(chat, context, client, checkin))
         return
     await asyncio.gather(*shown)
@@ -350,8 +350,10 @@ async def _answer(
             )
         await chat.send_message(pack.checkin.resumed_after_help)
         return
-    if result.asq is not None and result.asq != "negative":
-        # When the team will see it, said truthfully for this moment (never a call).
+    if result.asq_positive:
+        # Right after the first yes, not at the end: a client who stops here has read
+        # that the team was told, and the help lines. When the team will see it, said
+        # truthfully for this moment (never a call).
         promise = crisis.promise_now(pack, program)
         await chat.send_message(render(pack.checkin.asq.positive, promise=promise))
         await chat.send_message(pack.crisis_card(program.region), protect_content=True)

@@ -102,7 +102,8 @@ class Care:
                 waiting = (
                     await session.exec(
                         select(Delivery).where(
-                            Delivery.kind == "alert", Delivery.status == DeliveryStatus.pending
+                            col(Delivery.kind).in_(("alert", "alert_more")),
+                            Delivery.status == DeliveryStatus.pending,
                         )
                     )
                 ).all()

@@ -156,7 +156,9 @@ async def test_the_weekly_questions_acute_is_urgent(care: Care) -> None:
     out = await care.alex.press("Yes")  # thoughts right now
     reply = care.content.language("en").alerts.reply
     assert reply.urgent_opening in [m.text for m in out]
-    (alert,) = await care.alerts()
+    # The same-day alert came at the yes to "thoughts"; "right now" raised the urgent one.
+    same_day, alert = await care.alerts()
+    assert same_day.tier is AlertTier.same_day
     assert (alert.tier, alert.high_priority) == (AlertTier.urgent, True)
 
 
