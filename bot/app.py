@@ -33,6 +33,7 @@ from bot.features import (
     learn,
     medication,
     privacy,
+    program_reminder,
     progress,
     safetyplan,
     screen_marks,
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 # `careteam` ("/discharge CODE aftercare" is a step-down); `sessions`, `checkin`, `learn`
 # and `breathe` before `account` (the menu's buttons).
 FEATURES = (
+    program_reminder,
     crisis,
     ask_when_unsure,
     enrollment,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.checkin.store import ANSWER_COLUMNS
+from bot.checkin.store import ANSWER_COLUMNS, readable_answers
 from bot.medication import times_of
 from bot.models import (
     AftercarePlan,
@@ -382,7 +382,7 @@ async def export_client(session: AsyncSession, *, client: Client, now: datetime)
             {
                 "kind": s.kind,
                 "date": s.local_date.isoformat(),
-                "answers": s.answers,
+                "answers": readable_answers(s.answers),
                 "result": s.result,
             }
             for s in screenings

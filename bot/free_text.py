@@ -8,6 +8,7 @@ back. The words to look for are content (ui.yaml), so each language brings its o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from bot.content.markup import render, word_pattern
@@ -44,3 +45,33 @@ def reply_to(text: str, ui: UiTexts) -> str:
     if feeling is None:
         return ui.not_understood
     return render(ui.feeling_reply, feeling=ui.feelings[feeling])
+
+
+def _alternatives(words: Sequence[str]) -> str:
+    ordered = sorted({_normal(w).strip() for w in words if w.strip()}, key=len, reverse=True)
+    return "|".join(r"\s+".join(map(re.escape, w.split())) for w in ordered)
+
+
+def drunk_or_high_now(
+    text: str, states: Sequence[str], before: Sequence[str], after: Sequence[str]
+) -> bool:
+    """Whether `text` says the writer is drunk or high right now ("I'm so drunk", "high
+    rn"), not that they were ("I was drunk last night"). Read only after the screen
+    flagged the message as use: this decides the "are you alone?" reply, not the alert."""
+    state = _alternatives(states)
+    if not state:
+        return False
+    patterns = []
+    if before:
+        # One word may come between: "I'm so drunk", "I am really high".
+        patterns.append(rf"\b(?:{_alternatives(before)})\s+(?:\w+\s+)?(?:{state})\b")
+    if after:
+        patterns.append(rf"\b(?:{state})\s+(?:{_alternatives(after)})\b")
+    found = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+    return bool(found and found.search(_normal(text)))
+
+
+def names_any(text: str, words: Sequence[str]) -> bool:
+    """Whether `text` names any of `words` (whole words or phrases)."""
+    pattern = word_pattern(words)
+    return bool(pattern and pattern.search(_normal(text)))

@@ -56,12 +56,16 @@ STEPS: dict[str, Step] = {
         Step("asq_better", Shape.choice, ("yes", "no", "skip")),
         Step("asq_thoughts", Shape.choice, ("yes", "no", "skip")),
         Step("asq_tried", Shape.choice, ("yes", "no", "skip")),
+        # After a yes to "tried": how and when, typed for the clinician, or Skip.
+        Step("asq_how", Shape.text),
         Step("asq_now", Shape.choice, ("yes", "no", "skip")),
         Step("note", Shape.text),
     )
 }
 ORDER = tuple(STEPS)
 ASQ_STEPS = ("asq_wished", "asq_better", "asq_thoughts", "asq_tried")
+# The steps after the four questions; the screen ends when none of them is waiting.
+ASQ_FOLLOW_UPS = ("asq_how", "asq_now")
 FIRST = ORDER[0]
 # The answers every complete check-in has (the optional and conditional ones aside).
 CORE = ("craving", "mood", "sleep_hours", "sleep_quality", "triggers", "use", "confidence")
@@ -95,6 +99,8 @@ def applies(step: str, answers: Mapping[str, object], plan: Plan) -> bool:
         return plan.medicine
     if step in ASQ_STEPS:
         return plan.asq
+    if step == "asq_how":
+        return plan.asq and answers.get("asq_tried") == "yes"
     if step == "asq_now":
         return plan.asq and any(answers.get(s) in ("yes", "skip") for s in ASQ_STEPS)
     return True

@@ -291,16 +291,31 @@ def asq_result(answers: Mapping[str, object]) -> str:
     As in the ASQ: a yes to any of questions 1-4, or declining to answer, is a positive
     screen; then a yes (or no answer) to "right now" makes it acute.
     """
-    positive = any(
-        answers.get(k) in ("yes", "skip")
-        for k in ("asq_wished", "asq_better", "asq_thoughts", "asq_tried")
-    )
-    if not positive:
+    if not asq_positive(answers):
         return "negative"
     return "urgent" if answers.get("asq_now") in ("yes", "skip") else "same_day"
 
 
-def asq_evidence(answers: Mapping[str, object]) -> str:
+def asq_positive(answers: Mapping[str, object]) -> bool:
+    """A yes (or declining to answer) to any of questions 1-4 so far: a positive screen,
+    whatever comes after."""
+    return any(answers.get(k) in ("yes", "skip") for k in ASQ_QUESTIONS)
+
+
+ASQ_QUESTIONS = ("asq_wished", "asq_better", "asq_thoughts", "asq_tried")
+
+
+def asq_evidence(
+    answers: Mapping[str, object],
+    *,
+    since_last: bool = False,
+    how_when: str | None = None,
+    finished: bool = True,
+) -> str:
+    """The clinician's summary: each answer, which wording was asked (the first screen's
+    "past few weeks … ever", or "since the last time I asked"), and the client's own
+    "how and when" after a yes to "tried". Unfinished (raised at the first yes): the
+    answers so far, said to be so."""
     names = {
         "asq_wished": "wished dead",
         "asq_better": "better off dead",
@@ -308,7 +323,18 @@ def asq_evidence(answers: Mapping[str, object]) -> str:
         "asq_tried": "tried",
         "asq_now": "thoughts right now",
     }
-    return "; ".join(f"{names[k]}: {answers[k]}" for k in names if answers.get(k) is not None)
+    shown = "; ".join(f"{names[k]}: {answers[k]}" for k in names if answers.get(k) is not None)
+    asked = (
+        'asked "since the last time I asked"'
+        if since_last
+        else 'asked "in the past few weeks" and "ever tried" (first screen)'
+    )
+    out = f"{shown} ({asked})"
+    if not finished:
+        return out + "; not finished yet"
+    if answers.get("asq_tried") == "yes":
+        out += f"; how and when: {how_when}" if how_when else "; how and when: skipped"
+    return out
 
 
 # --- the longer weekly check-in (adapted from the BAM-IOP, 7-day recall) ---------------

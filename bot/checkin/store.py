@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.alerts import Finding, raise_alert
+from bot.alerts import EVIDENCE_MAX, Finding, add_to_alert, raise_alert
 from bot.checkin import items, rules
 from bot.checkin.items import Plan, Shape
 from bot.checkin.stats import Record, is_complete
@@ -41,6 +41,7 @@ from bot.models import (
 )
 from bot.people import CLIENT_BY_USER
 from bot.scheduling.kinds import CHECKIN
+from bot.sealed import seal, unseal
 
 checkin_t = CheckIn.__table__  # type: ignore[attr-defined]
 flag_t = CheckinFlag.__table__  # type: ignore[attr-defined]
@@ -55,6 +56,7 @@ RULE_STEPS = frozenset(
 )
 # An unfinished check-in is resumed by "Check in" for this long (a day-long pause).
 RESUME_WITHIN_DAYS = 1
+HOW_WHEN_MAX = 1000  # characters kept of the ASQ's "how and when"
 
 
 def zone_of(client: Client, program: Program) -> ZoneInfo:
@@ -69,6 +71,21 @@ def weekly_day(client: Client) -> int:
     if client.weekly_day is not None:
         return client.weekly_day
     return client.enrolled_at.weekday() if client.enrolled_at else 6
+
+
+def how_when(answers: dict[str, Any]) -> str | None:
+    """The ASQ's "how and when" as the client typed it (None: skipped or not asked)."""
+    stored = answers.get("asq_how")
+    if not isinstance(stored, str) or stored == items.SKIP:
+        return None
+    return unseal(stored)
+
+
+def readable_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """A screen's answers with the "how and when" opened (for the client's own export)."""
+    if "asq_how" not in answers:
+        return dict(answers)
+    return {**answers, "asq_how": how_when(answers) or items.SKIP}
 
 
 def answers_of(checkin: CheckIn, screen: Screening | None = None) -> dict[str, Any]:
@@ -151,6 +168,18 @@ async def last_screening(
     return (await session.exec(query.order_by(col(Screening.local_date).desc()))).first()
 
 
+async def asked_before(session: AsyncSession, client_id: int, before: date) -> bool:
+    """Has the client finished the risk questions before `before`? Then they are asked
+    "since the last time I asked" (the first screen asks "past few weeks" and "ever")."""
+    query = select(Screening.id).where(
+        Screening.client_id == client_id,
+        Screening.kind == "asq",
+        col(Screening.completed_at).is_not(None),
+        col(Screening.local_date) < before,
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def weekly_due(session: AsyncSession, client: Client, kind: str, today: date) -> bool:
     """A weekly questionnaire is due on the client's day, and also later in the week when
     that day's check-in was skipped; never twice within six days."""
@@ -169,7 +198,7 @@ async def plan_of(session: AsyncSession, client: Client, checkin: CheckIn) -> Pl
     # (bot/medication.py: has_medication_reminders is this same setting.)
     medicine = client.checkin_medicine and not client.medication_reminders
     asq = checkin.asq_due
-    if asq and checkin.step not in (*items.ASQ_STEPS, "asq_now"):
+    if asq and checkin.step not in (*items.ASQ_STEPS, *items.ASQ_FOLLOW_UPS):
         # Answered already today (a second check-in that day does not ask again).
         done = await screening(session, checkin.client_id, "asq", checkin.local_date)
         asq = done is None or done.completed_at is None
@@ -253,6 +282,8 @@ class Answered:
     advanced: bool = False  # moved on to the next step
     alerts: list[Alert] = field(default_factory=list)
     asq: str | None = None  # the screen's result, when this answer finished it
+    # This answer made the screen positive (the first yes): the team was told at once.
+    asq_positive: bool = False
     replay: bool = False  # saved by an earlier handling of the same update
 
 
@@ -330,8 +361,11 @@ async def answer(
     elif spec.shape is Shape.choice and not step.startswith("asq_"):
         values[step] = value
         answers[step] = value
-    elif spec.shape is Shape.text and note:
+    elif spec.shape is Shape.text and note and step == "note":
         values["note"] = note
+    if step == "asq_how":
+        # The client's own words for the clinician, sealed at rest like the note; or skip.
+        value = seal(note[:HOW_WHEN_MAX]) if note else items.SKIP
     if step.startswith("asq_"):
         answers[step] = value
     plan = await plan_of(session, client, checkin)
@@ -485,29 +519,107 @@ async def _after_step(
                 day_of(c) for c in await history(session, client.id, before=checkin.local_date)
             ]
         flags = rules.answer_flags(rules.Day(today.local_date, **_only(today, step)), earlier, th)
-    if screen is not None and checkin.step not in (*items.ASQ_STEPS, "asq_now"):
-        # The risk questions just ended.
-        outcome = rules.asq_result(screen.answers)
-        screen.result = {"tier": outcome}
-        screen.completed_at = now
-        screen.step = None
-        session.add(screen)
-        result.asq = outcome
-        if outcome != "negative":
-            flags.append(
-                rules.Flag(
-                    f"asq:{checkin.local_date.isoformat()}",
-                    outcome,
-                    "suicide_screen",
-                    "asq_acute" if outcome == "urgent" else "asq_positive",
-                    "weekly safety questions: " + rules.asq_evidence(screen.answers),
-                    high_priority=outcome == "urgent",
-                )
-            )
+    if screen is not None:
+        flags += await _asq_flags(session, content, client, checkin, screen, step, now, result)
     for flag in flags:
         alert = await fire(session, content, client, flag, now, source="checkin")
         if alert is not None:
             result.alerts.append(alert)
+
+
+async def _asq_flags(
+    session: AsyncSession,
+    content: Content,
+    client: Client,
+    checkin: CheckIn,
+    screen: Screening,
+    step: str,
+    now: datetime,
+    result: Answered,
+) -> list[rules.Flag]:
+    """The risk questions' alerts. The first yes raises the same-day alert at once, so a
+    client who stops there (closes the chat, taps elsewhere) is still seen by the team.
+    When the screen ends, that alert gets every answer (the wording asked, the "how and
+    when"); a yes to "right now" raises the urgent one, with every answer too."""
+    assert client.id is not None
+    key = f"asq:{checkin.local_date.isoformat()}"
+    since_last = await asked_before(session, client.id, screen.local_date)
+    answers = screen.answers
+    flags: list[rules.Flag] = []
+    if step in items.ASQ_STEPS and rules.asq_positive(answers):
+        before = {k: v for k, v in answers.items() if k != step}
+        if not rules.asq_positive(before):
+            result.asq_positive = True
+            flags.append(
+                rules.Flag(
+                    key,
+                    "same_day",
+                    "suicide_screen",
+                    "asq_positive",
+                    "weekly safety questions: "
+                    + rules.asq_evidence(answers, since_last=since_last, finished=False),
+                )
+            )
+    if checkin.step in (*items.ASQ_STEPS, *items.ASQ_FOLLOW_UPS):
+        return flags
+    # The risk questions just ended.
+    outcome = rules.asq_result(answers)
+    screen.result = {"tier": outcome, "wording": "since_last" if since_last else "first"}
+    screen.completed_at = now
+    screen.step = None
+    session.add(screen)
+    result.asq = outcome
+    if outcome == "negative":
+        return flags
+    evidence = "weekly safety questions: " + rules.asq_evidence(
+        answers, since_last=since_last, how_when=how_when(answers)
+    )
+    # Urgent: the new urgent alert carries the answers; no note on the same-day one too.
+    await _complete_asq_alert(session, client, key, evidence, now, note=outcome != "urgent")
+    if outcome == "urgent":
+        flags.append(
+            rules.Flag(
+                f"asq_now:{checkin.local_date.isoformat()}",
+                "urgent",
+                "suicide_screen",
+                "asq_acute",
+                evidence,
+                high_priority=True,
+            )
+        )
+    return flags
+
+
+async def _complete_asq_alert(
+    session: AsyncSession,
+    client: Client,
+    key: str,
+    evidence: str,
+    now: datetime,
+    *,
+    note: bool,
+) -> None:
+    """The same-day alert of the first yes, given every answer once the screen ends. The
+    holder gets one short note with them (the alert is not sent again); an alert the
+    first yes was added to (another of today's) gets them as an addition only."""
+    flag = (
+        await session.exec(
+            select(CheckinFlag).where(CheckinFlag.client_id == client.id, CheckinFlag.key == key)
+        )
+    ).first()
+    alert = await session.get(Alert, flag.alert_id) if flag and flag.alert_id else None
+    if alert is None:
+        return
+    if alert.category == "suicide_screen" and alert.rule == "asq_positive":
+        alert.evidence = evidence[:EVIDENCE_MAX]
+        session.add(alert)
+    if note and alert.resolved_at is None:
+        await add_to_alert(
+            session,
+            alert=alert,
+            finding=Finding(AlertTier.same_day, "suicide_screen", "asq_positive", evidence),
+            now=now,
+        )
 
 
 def _only(today: rules.Day, step: str) -> dict[str, Any]:

@@ -278,6 +278,8 @@ class UiTexts(_Strict):
     feeling_words: dict[str, list[Fact]]  # feeling -> words that show it (matching only)
     # "Are you a real person?": always answered, truthfully.
     real_person: ClientText
+    # After 7 days or more without using Waypoint: it is a program, no one reads live.
+    program_reminder: ClientText
     real_person_questions: list[Fact]  # phrases that ask it (matching only)
     error: ClientText
     coming_soon: ClientText
@@ -584,10 +586,15 @@ class PromiseTexts(_Strict):
 
 
 class CheckTexts(_Strict):
-    """Replies for the screen to wire: drunk or high now, and stopping all at once."""
+    """Replies added to the screen's: drunk or high now, and stopping all at once."""
 
     are_you_alone: CrisisText
     withdrawal: CrisisText
+    # Matching only (bot/free_text.py): words that say "drunk or high right now".
+    drunk_or_high: list[Fact]
+    now_before: list[Fact]
+    now_after: list[Fact]
+    sedating: list[Fact]  # opioids and sedatives: the overdose-safety card too
 
 
 class AskTexts(_Strict):
@@ -824,10 +831,18 @@ class AsqTexts(_Strict):
     thoughts: CrisisText
     ever_tried: CrisisText
     tried_since: CrisisText
+    # After the client's first screen: the same questions, "since the last time I asked".
+    wished_dead_since: CrisisText
+    better_off_dead_since: CrisisText
+    thoughts_since: CrisisText
+    # After a yes to "tried": how and when, for the clinician (the client may skip).
+    how_when: CrisisText
+    how_when_saved: CrisisText
     right_now: CrisisText
     options: UseOptions
     negative: CrisisText
-    positive: CrisisText
+    # {promise}: when the team will see it (bot/careteam_promise.py), never a call.
+    positive: Annotated[CrisisText, _allows("promise")]
 
 
 class DaysScale(_Strict):
@@ -950,6 +965,7 @@ class CheckinFile(_Strict):
     support: SupportQuestion
     note: NoteQuestion
     done: ClientText
+    done_hard: ClientText
     streak: client_text("days")  # type: ignore[valid-type]
     completion: client_text("days")  # type: ignore[valid-type]
     first_time: ClientText
@@ -957,7 +973,7 @@ class CheckinFile(_Strict):
     coping: CopingIdeas
     high_craving: ClientText
     slip_plan: CardText
-    overdose_card: CardText
+    overdose_card: CrisisText  # at most 60 words (tests/checkin/test_check_in_end.py)
     low_mood: CrisisText
     not_safe_reply: CrisisText
     resumed_after_help: ClientText

@@ -21,6 +21,7 @@ from telegram import (
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
     Update,
 )
 from telegram.error import BadRequest
@@ -33,7 +34,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.checkin import charts, items, reports, rules, store
+from bot import safety
+from bot.checkin import charts, ending, items, reports, rules, store
 from bot.checkin.items import Shape
 from bot.checkin.stats import last_days, streak, trend
 from bot.content import LanguagePack, render
@@ -73,7 +75,6 @@ TYPED_GROUP = -6
 # the note is saved first, so a note the screen answers with the crisis path is kept.
 NOTE_SAVE_GROUP = -12
 NOTE_MAX = 2000  # characters of a note kept
-HIGH_CRAVING = 7  # at or above: the end of the check-in offers urge surfing
 PREFIX = "ck"
 
 
@@ -116,10 +117,14 @@ def question_text(pack: LanguagePack, step: str, *, first_screen: bool) -> str:
         "medicine": texts.medicine.text,
         "confidence": texts.confidence.text,
         "support": texts.support.text,
-        "asq_wished": f"{asq.intro}\n\n{asq.wished_dead}",
-        "asq_better": asq.better_off_dead,
-        "asq_thoughts": asq.thoughts,
+        # The first screen asks "past few weeks" and "ever"; later ones, "since the last
+        # time I asked" (the clinician's alert says which).
+        "asq_wished": f"{asq.intro}\n\n"
+        + (asq.wished_dead if first_screen else asq.wished_dead_since),
+        "asq_better": asq.better_off_dead if first_screen else asq.better_off_dead_since,
+        "asq_thoughts": asq.thoughts if first_screen else asq.thoughts_since,
         "asq_tried": asq.ever_tried if first_screen else asq.tried_since,
+        "asq_how": asq.how_when,
         "asq_now": asq.right_now,
         "note": texts.note.text,
     }[step]
@@ -182,11 +187,13 @@ def answer_label(pack: LanguagePack, step: str, value: str, selected: list[str])
 # --- sending ------------------------------------------------------------------------------
 
 
-async def _first_screen(client: Client, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _first_screen(
+    client: Client, checkin: CheckIn, context: ContextTypes.DEFAULT_TYPE
+) -> bool:
     svc = services(context)
     async with svc.sessions() as session:
         assert client.id is not None
-        return await store.last_screening(session, client.id, "asq") is None
+        return not await store.asked_before(session, client.id, checkin.local_date)
 
 
 async def ask(
@@ -197,8 +204,8 @@ async def ask(
     if step is None:
         return
     pack = services(context).content.language(client.language)
-    # "Ever tried" the first time, "since the last time" after that (ASQ).
-    first = await _first_screen(client, context) if step == "asq_tried" else False
+    # "Past few weeks" and "ever" the first time, "since the last time" after that (ASQ).
+    first = await _first_screen(client, checkin, context) if step in items.ASQ_STEPS else False
     text = question_text(pack, step, first_screen=first)
     await chat.send_message(text, reply_markup=question_keyboard(pack, checkin, step))
 
@@ -315,7 +322,8 @@ async def _answer(
             keyboard = question_keyboard(pack, checkin, step)
             await asyncio.gather(query.answer(), _quiet(edit_buttons(query, keyboard)))
         return
-    label = pack.checkin.note.saved if note else answer_label(pack, step, value, result.selected)
+    saved = pack.checkin.asq.how_when_saved if step == "asq_how" else pack.checkin.note.saved
+    label = saved if note else answer_label(pack, step, value, result.selected)
     # The tap's acknowledgement, the edit showing the answer and the next question go
     # out together: three requests in flight at once instead of one after another.
     shown: list[Awaitable[object]] = []
@@ -326,9 +334,9 @@ async def _answer(
             answered = render(pack.checkin.answer_shown, answer=label)
             shown.append(_quiet(query.edit_message_text(f"{original}\n\n<b>{answered}</b>")))
     elif note:
-        shown.append(chat.send_message(pack.checkin.note.saved))
+        shown.append(chat.send_message(saved))
     urgent = [a for a in result.alerts if a.tier is AlertTier.urgent]
-    if not urgent and result.asq is None and checkin.step is not None:
+    if not urgent and result.asq is None and not result.asq_positive and checkin.step is not None:
         await asyncio.gather(*shown, ask(chat, context, client, checkin))
         return
     await asyncio.gather(*shown)
@@ -342,8 +350,12 @@ async def _answer(
             )
         await chat.send_message(pack.checkin.resumed_after_help)
         return
-    if result.asq is not None and result.asq != "negative":
-        await chat.send_message(pack.checkin.asq.positive)
+    if result.asq_positive:
+        # Right after the first yes, not at the end: a client who stops here has read
+        # that the team was told, and the help lines. When the team will see it, said
+        # truthfully for this moment (never a call).
+        promise = crisis.promise_now(pack, program)
+        await chat.send_message(render(pack.checkin.asq.positive, promise=promise))
         await chat.send_message(pack.crisis_card(program.region), protect_content=True)
     elif result.asq == "negative":
         await chat.send_message(pack.checkin.asq.negative)
@@ -370,7 +382,7 @@ async def save_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or not message.text or user is None:
         return
     try:
-        await _save_note(update, context, user.id, message.text, message.message_id)
+        answered = await _save_note(update, context, user.id, message.text, message.message_id)
     except Exception as exc:  # the screen must run whatever happened here
         # The error's type only: a database error's text can carry the note itself. The
         # note is saved after the screen instead (typed), unless the screen answers it.
@@ -379,33 +391,75 @@ async def save_note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             update.update_id,
             type(exc).__name__,
         )
+        return
+    if answered:
+        raise ApplicationHandlerStop
 
 
 async def _save_note(
     update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int, text: str, message_id: int
-) -> None:
+) -> bool:
+    """Save a typed note (the screen runs next), or answer the risk questions' "how and
+    when" (True: answered here, the screen's own reply is not needed)."""
     svc = services(context)
     client, program = await _client(context, user_id)
     if client is None or program is None or client.id is None:
-        return
+        return False
     if await _typing_elsewhere(context, client, message_id):
-        return
+        return False
+    how_when: CheckIn | None = None
     async with session_scope(svc.sessions) as session:
         checkin = await _waiting(session, client, program, update.update_id)
-        if checkin is None or checkin.step != "note":
-            return
-        await store.answer(
-            session,
-            content=svc.content,
-            client=client,
-            checkin=checkin,
-            step="note",
-            value=items.SKIP,
-            now=now_utc(),
-            note=text[:NOTE_MAX],
-            update_id=update.update_id,
-            program=program,
-        )
+        if checkin is not None and checkin.step == "asq_how":
+            how_when = checkin
+        elif checkin is not None and checkin.step == "note":
+            await store.answer(
+                session,
+                content=svc.content,
+                client=client,
+                checkin=checkin,
+                step="note",
+                value=items.SKIP,
+                now=now_utc(),
+                note=text[:NOTE_MAX],
+                update_id=update.update_id,
+                program=program,
+            )
+    if how_when is not None:
+        return await _how_when(update, context, client, how_when, text)
+    return False
+
+
+async def _how_when(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    client: Client,
+    checkin: CheckIn,
+    text: str,
+) -> bool:
+    """The typed "how and when" after a yes to "tried". It is a disclosure we asked for:
+    it goes to the clinician with the risk questions' own alert (positive, so at least
+    same day), and the acuity question comes next. Words of danger now (the screen's
+    urgent) get the crisis path at once instead; the answer is saved first either way."""
+    urgent = safety.screen(text, client.language or "en").urgency == "urgent"
+    if urgent:
+        async with session_scope(services(context).sessions) as session:
+            program = await session.get(Program, client.program_id)
+            await store.answer(
+                session,
+                content=services(context).content,
+                client=client,
+                checkin=await session.get(CheckIn, checkin.id),
+                step="asq_how",
+                value=items.SKIP,
+                now=now_utc(),
+                note=text[:NOTE_MAX],
+                update_id=update.update_id,
+                program=program,
+            )
+        return False  # the screen answers it, with its alert
+    await _answer(update, context, str(checkin.id), "asq_how", items.SKIP, note=text)
+    return True
 
 
 async def _waiting(
@@ -443,7 +497,7 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return  # a line for the safety plan or the aftercare plan, not the note
         # Saves the note (or, saved already, says so) and finishes the check-in.
         note = message.text[:NOTE_MAX]
-        await _answer(update, context, str(checkin.id), "note", items.SKIP, note=note)
+        await _answer(update, context, str(checkin.id), step, items.SKIP, note=note)
         raise ApplicationHandlerStop
     number = items.parse_typed_scale(message.text)
     if spec.shape is Shape.scale and number is not None:
@@ -485,7 +539,6 @@ async def finish(
 ) -> None:
     svc = services(context)
     pack = svc.content.language(client.language)
-    texts = pack.checkin
     assert client.id is not None
     async with svc.sessions() as session:
         done_days = [
@@ -504,57 +557,79 @@ async def finish(
         bam_due = await store.weekly_due(session, client, "bam", checkin.local_date)
     days = streak(done_days, checkin.local_date)
     recent = sum((checkin.local_date - d).days < 14 for d in done_days)
-    lines = [texts.done]
-    if len(done_days) <= 1:
-        lines.append(texts.first_time)
-    elif days >= 2:
-        lines.append(render(texts.streak, days=days))
-    else:
-        lines.append(render(texts.completion, days=recent))
-    await chat.send_message("\n".join(lines), reply_markup=main_menu(pack))
     categories = {a.category for a in alerts}
-    if categories:
-        reply = pack.alerts.reply
-        parts = [reply.same_day]
-        if "high_craving" in categories:
-            parts.append(reply.same_day_craving)
-        if "relapse_or_use" in categories:
-            parts.append(reply.same_day_use)
-        await chat.send_message("\n\n".join(parts), protect_content=True)
-    ticked = items.split_keys(checkin.triggers)
-    if ticked:
-        ideas = [getattr(texts.coping, key) for key in ticked]
-        await chat.send_message("\n".join([texts.coping_intro, *(f"• {i}" for i in ideas)]))
-    if checkin.use == "yes":
-        await chat.send_message(texts.slip_plan, protect_content=True)
-        if items.OVERDOSE_RISK.intersection(items.split_keys(checkin.substances)):
-            await chat.send_message(texts.overdose_card, protect_content=True)
-    if checkin.craving is not None and checkin.craving >= HIGH_CRAVING:
-        # Urge surfing, guided step by step (the Breathe feature), one tap away.
-        await chat.send_message(
-            texts.high_craving,
-            reply_markup=InlineKeyboardMarkup([[urge_surfing_button(pack, source="c")]]),
+    parts = ending.plan(
+        ending.Ending(
+            categories=frozenset(categories),
+            used=checkin.use == "yes",
+            substances=frozenset(items.split_keys(checkin.substances)),
+            mood=checkin.mood,
+            craving=checkin.craving,
+            triggers=tuple(items.split_keys(checkin.triggers)),
+            first_time=len(done_days) <= 1,
+            streak=days,
+            recent=recent,
+            bam_due=bam_due,
         )
-    low_mood = checkin.mood is not None and checkin.mood <= 3
-    if low_mood or "low_mood" in categories or "suicide_screen" in categories:
-        await chat.send_message(texts.low_mood)
-        await chat.send_message(pack.crisis_card(program.region), protect_content=True)
-    if bam_due:
-        await chat.send_message(
-            texts.bam.offer,
-            reply_markup=InlineKeyboardMarkup(
+    )
+    for part in parts:
+        await _send_part(chat, pack, program, checkin, part)
+
+
+async def _send_part(
+    chat: Chat, pack: LanguagePack, program: Program, checkin: CheckIn, part: ending.Part
+) -> None:
+    """One message of the check-in's end (bot/checkin/ending.py chose what is in it)."""
+    texts = pack.checkin
+    reply = pack.alerts.reply
+    pieces: list[str] = []
+    for key in part.texts:
+        if key == "same_day":
+            pieces.append(render(reply.same_day, promise=crisis.promise_now(pack, program)))
+        elif key == "same_day_craving":
+            pieces.append(reply.same_day_craving)
+        elif key == "same_day_use":
+            pieces.append(reply.same_day_use)
+        elif key == "are_you_alone":
+            pieces.append(pack.alerts.checks.are_you_alone)
+        elif key == "crisis_card":
+            pieces.append(pack.crisis_card(program.region))
+        elif key.startswith("coping:"):
+            pieces.append(f"• {getattr(texts.coping, key.removeprefix('coping:'))}")
+        elif key == "bam_offer":
+            pieces.append(texts.bam.offer)
+        elif key == "streak":
+            pieces.append(render(texts.streak, days=part.number))
+        elif key == "completion":
+            pieces.append(render(texts.completion, days=part.number))
+        else:  # a text of checkin.yaml by its key
+            pieces.append(getattr(texts, key))
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+    if part.buttons == "card":
+        markup = crisis.card_keyboard(pack, program.region)
+    elif part.buttons == "urge":
+        markup = InlineKeyboardMarkup([[urge_surfing_button(pack, source="c")]])
+    elif part.buttons == "bam":
+        markup = InlineKeyboardMarkup(
+            [
                 [
-                    [
-                        InlineKeyboardButton(
-                            texts.bam.start_button, callback_data=f"bm:{checkin.id}:start"
-                        ),
-                        InlineKeyboardButton(
-                            texts.bam.later_button, callback_data=f"bm:{checkin.id}:later"
-                        ),
-                    ]
+                    InlineKeyboardButton(
+                        texts.bam.start_button, callback_data=f"bm:{checkin.id}:start"
+                    ),
+                    InlineKeyboardButton(
+                        texts.bam.later_button, callback_data=f"bm:{checkin.id}:later"
+                    ),
                 ]
-            ),
+            ]
         )
+    elif part.buttons == "menu":
+        markup = main_menu(pack)
+    # Bullets of one list stay together; paragraphs are apart.
+    text = ""
+    for piece in pieces:
+        joint = "\n" if piece.startswith("• ") and text else "\n\n"
+        text = f"{text}{joint}{piece}" if text else piece
+    await chat.send_message(text, reply_markup=markup, protect_content=part.protect)
 
 
 # --- /progress -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the safety screen finds concerning all lead here, before any other handler runs.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -29,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, safety
+from bot import conversation, free_text, safety
 from bot.alert_why import why_text
 from bot.alerts import (
     FOLLOW_UP_ANSWERS,
@@ -178,6 +179,10 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await send_crisis_card(update, context)
     else:
         await _crisis_reply(update, context, who, result, evidence, text)
+        # Back after a quiet week: "Waypoint is a program" waited for the reply.
+        from bot.features.program_reminder import send_pending
+
+        await send_pending(update, context)
     raise ApplicationHandlerStop
 
 
@@ -293,7 +298,48 @@ async def _crisis_reply(
             session, content=svc.content, client=client, finding=finding, now=now
         )
     send_now(context)
-    await reply_to_alert(chat, context, client, alert)
+    pack = svc.content.language(client.language)
+    await reply_to_alert(chat, context, client, alert, checks=checks_for(pack, result, text))
+
+
+# The screen's rule for stopping alcohol or a benzodiazepine all at once (issue 17).
+WITHDRAWAL_RULE = "od.withdrawal_danger"
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What a screened message adds to the reply: the seizure warning after stopping
+    alcohol or benzos all at once; "are you alone?" to someone drunk or high now, and
+    the overdose-safety card when they name opioids or sedatives."""
+
+    texts: tuple[str, ...] = ()
+    overdose_card: bool = False
+
+
+def checks_for(pack: LanguagePack, result: safety.ScreenResult, text: str) -> Checks:
+    checks = pack.alerts.checks
+    rules = {result.rule, *(e.rule for e in result.evidence)}
+    texts: list[str] = []
+    if WITHDRAWAL_RULE in rules:
+        texts.append(checks.withdrawal)
+    overdose = False
+    use = result.category == "relapse_or_use" or any(
+        e.category == "relapse_or_use" for e in result.evidence
+    )
+    if use and free_text.drunk_or_high_now(
+        text, checks.drunk_or_high, checks.now_before, checks.now_after
+    ):
+        texts.append(checks.are_you_alone)
+        overdose = free_text.names_any(text, checks.sedating)
+    return Checks(tuple(texts), overdose)
+
+
+async def _send_checks(chat: Chat, pack: LanguagePack, checks: Checks, lead: str = "") -> None:
+    text = "\n\n".join([t for t in (lead, *checks.texts) if t])
+    if text:
+        await chat.send_message(text, protect_content=True)
+    if checks.overdose_card:
+        await chat.send_message(pack.checkin.overdose_card, protect_content=True)
 
 
 async def reply_to_alert(
@@ -303,6 +349,7 @@ async def reply_to_alert(
     alert: Alert,
     *,
     ask_if_safe: bool = True,
+    checks: Checks | None = None,
 ) -> None:
     """What the client reads at once when an alert is raised about them (a screened
     message, a check-in answer): for urgent, "are you safe?", the card, who was told and
@@ -312,11 +359,14 @@ async def reply_to_alert(
     short "I got this too" at most once a minute (a burst of fifty messages gets one
     reply, not fifty cards). "I'm not safe" (ask_if_safe=False) always gets the card."""
     svc = services(context)
+    checks = checks or Checks()
     kind = await _reply_kind(svc.sessions, alert, full=not ask_if_safe)
     if kind != "full":
         if kind == "ack":
+            # The short "got this too", with what this message needs said (a seizure
+            # warning, "are you alone?") even when it joins an open alert.
             pack = svc.content.language(client.language)
-            await chat.send_message(pack.alerts.reply.repeat_ack)
+            await _send_checks(chat, pack, checks, lead=pack.alerts.reply.repeat_ack)
         return
     async with svc.sessions() as session:
         program = await session.get(Program, client.program_id)
@@ -352,6 +402,7 @@ async def reply_to_alert(
             else render(reply.told_no_on_call, promise=_promise(pack, program))
         )
         await chat.send_message(told)
+        await _send_checks(chat, pack, checks)
         if plan:
             await chat.send_message(f"{reply.safety_plan_intro}\n\n{plan}", protect_content=True)
         if aftercare:
@@ -364,10 +415,13 @@ async def reply_to_alert(
         parts.append(reply.same_day_craving)
     elif alert.category == "relapse_or_use":
         parts.append(reply.same_day_use)
+    parts += checks.texts
     if parts:
         await chat.send_message(
             "\n\n".join(parts), protect_content=True, reply_markup=_skill_keyboard(alert, pack)
         )
+    if checks.overdose_card:
+        await chat.send_message(pack.checkin.overdose_card, protect_content=True)
     if alert.category in _CARD_WITH_SAME_DAY and reachable:
         await _send_card(chat, pack, program.region, alert.category)
 
@@ -381,6 +435,16 @@ async def _send_card(chat: Chat, pack: LanguagePack, region: str, category: str)
     )
     if category in _MORE_HELP_WITH_CARD and pack.crisis_more_help_parts(region):
         await chat.send_message(pack.crisis_more_help(region), protect_content=True)
+
+
+def card_keyboard(pack: LanguagePack, region: str) -> InlineKeyboardMarkup:
+    """The buttons under a crisis card (More help, other regions)."""
+    return _card_keyboard(pack, region)
+
+
+def promise_now(pack: LanguagePack, program: Program) -> str:
+    """The promise sentence for this moment (also for the check-in's weekly questions)."""
+    return _promise(pack, program)
 
 
 def _promise(pack: LanguagePack, program: Program) -> str:

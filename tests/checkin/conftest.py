@@ -102,7 +102,8 @@ class Care:
                 waiting = (
                     await session.exec(
                         select(Delivery).where(
-                            Delivery.kind == "alert", Delivery.status == DeliveryStatus.pending
+                            col(Delivery.kind).in_(("alert", "alert_more")),
+                            Delivery.status == DeliveryStatus.pending,
                         )
                     )
                 ).all()
@@ -148,6 +149,14 @@ async def tap_through(
             continue
         if step == "medicine":
             out = await care.alex.press(str(values.get("medicine", "Yes")))
+            continue
+        if step == "asq_how":
+            # Typed for the clinician, or skipped.
+            typed = values.get("asq_how")
+            if typed:
+                out = await care.alex.send(str(typed))
+            else:
+                out = await care.alex.press(care.texts.note.skip_button)
             continue
         if step.startswith("asq_"):
             out = await care.alex.press(str(values.get(step, "No")))

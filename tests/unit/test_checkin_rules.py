@@ -149,6 +149,19 @@ def test_the_asq_pathway(answers: dict[str, str], result: str) -> None:
     assert rules.asq_result(answers) == result
 
 
+def test_one_yes_or_a_refusal_makes_the_screen_positive_before_it_ends() -> None:
+    assert not rules.asq_positive({"asq_wished": "no"})
+    assert rules.asq_positive({"asq_wished": "no", "asq_better": "yes"})
+    assert rules.asq_positive({"asq_wished": "skip"})
+    assert not rules.asq_positive({"asq_now": "yes"})  # acuity alone is not the screen
+
+
+def test_an_unfinished_screen_says_so_and_claims_no_how_and_when() -> None:
+    partial = rules.asq_evidence({"asq_wished": "no", "asq_tried": "yes"}, finished=False)
+    assert "tried: yes" in partial and partial.endswith("not finished yet")
+    assert "how and when" not in partial
+
+
 def test_the_acuity_question_is_asked_only_after_a_yes() -> None:
     plan = Plan(medicine=False, asq=True)
     all_no = {k: "no" for k in items.ASQ_STEPS}
