@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
 from bot.models import Alert, Client, ClientStatus, DeliveryStatus, Program
-from bot.scheduling import outbox
+from bot.scheduling import outbox, priority
 from bot.scheduling.clock import Clock
 from bot.scheduling.errors import Action, Backoff, Decision, Failure, SendFailed, decide
 from bot.scheduling.kinds import AfterAlert, Kind, Rule, get_kind
@@ -68,6 +68,10 @@ class DispatchConfig:
     retention: timedelta = timedelta(days=30)
     # How often this worker looks for such rows.
     prune_every: timedelta = timedelta(hours=1)
+    # Claim by priority class, then due time (False: by due time alone, for comparison).
+    priority_classes: bool = True
+    # The share of each claim that goes to the rows due earliest whatever their class.
+    lower_class_share: float = 0.1
 
 
 @dataclass
@@ -241,6 +245,8 @@ class Dispatcher:
                 now=self.clock.now(),
                 kinds=kinds,
                 limit=self.config.batch_size,
+                share=self.config.lower_class_share,
+                by_class=self.config.priority_classes,
             )
         tally = Tally(claimed=len(items))
         if not items:
@@ -442,7 +448,10 @@ class Dispatcher:
     ) -> Write:
         self._last_sent[item.recipient_chat_id] = self.clock.now()
         try:
-            message_id = await self.sender.send(item.recipient_chat_id, message)
+            # The row's class travels with the request to the rate limiter; a 429 comes
+            # back here (retries=0): this row waits, other chats go on.
+            with priority.sending_as(priority.of_rank(item.priority), retries=0):
+                message_id = await self.sender.send(item.recipient_chat_id, message)
         except SendFailed as failure:
             return self._failure_write(item, from_status, failure, tally)
         except Exception as exc:  # a bug or an unexpected transport error

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import AuditEvent, Client, ClientStatus, Delivery, DeliveryStatus
+from bot.scheduling import priority
 from bot.scheduling.rendering import DueDelivery
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
@@ -37,6 +38,7 @@ _RETURNED = (
     delivery.c.payload,
     delivery.c.attempts,
     delivery.c.dedupe_key,
+    delivery.c.priority,
 )
 
 
@@ -47,10 +49,37 @@ async def claim(
     now: datetime,
     kinds: Sequence[str],
     limit: int,
+    share: float = 0.1,
+    by_class: bool = True,
 ) -> list[DueDelivery]:
-    """Take up to `limit` due pending rows of the given kinds, oldest first."""
+    """Take up to `limit` due pending rows of the given kinds: by priority class, then
+    due time (earlier first), then id. A `share` of the batch goes to the rows due
+    earliest whatever their class, so a steady stream of alerts never starves the
+    prompts (`by_class=False`: by due time alone, as before priority classes)."""
     if not kinds or limit <= 0:
         return []
+    if not by_class:
+        return await _claim(connection, worker, now, kinds, limit, by_class=False)
+    ranked, fair = priority.split_claim(limit, share)
+    # The share first: what it takes is then not counted twice by the ranked part.
+    due = await _claim(connection, worker, now, kinds, fair, by_class=False) if fair else []
+    due += await _claim(connection, worker, now, kinds, ranked, by_class=True)
+    due.sort(key=lambda d: (d.priority, d.due_at, d.id))
+    return due
+
+
+async def _claim(
+    connection: AsyncConnection,
+    worker: str,
+    now: datetime,
+    kinds: Sequence[str],
+    limit: int,
+    *,
+    by_class: bool,
+) -> list[DueDelivery]:
+    order = (delivery.c.due_at, delivery.c.id)
+    if by_class:
+        order = (delivery.c.priority, *order)
     candidates = (
         sa.select(delivery.c.id)
         .where(
@@ -58,7 +87,7 @@ async def claim(
             delivery.c.available_at <= now,
             delivery.c.kind.in_(kinds),
         )
-        .order_by(delivery.c.available_at, delivery.c.id)
+        .order_by(*order)
         .limit(limit)
     )
     if connection.dialect.name == "postgresql":
@@ -75,7 +104,7 @@ async def claim(
         .returning(*_RETURNED)
     )
     rows = (await connection.execute(statement)).all()
-    due = [
+    return [
         DueDelivery(
             id=r.id,
             kind=r.kind,
@@ -86,11 +115,10 @@ async def claim(
             payload=r.payload or {},
             attempts=r.attempts,
             dedupe_key=r.dedupe_key,
+            priority=r.priority,
         )
         for r in rows
     ]
-    due.sort(key=lambda d: (d.due_at, d.id))  # RETURNING has no order
-    return due
 
 
 @dataclass(frozen=True, slots=True)
