@@ -30,11 +30,14 @@ from telegram.ext import BaseRateLimiter
 
 from bot.scheduling import priority
 from bot.scheduling.priority import Priority, ShareKeeper
-from bot.scheduling.send_budget import Budget, LocalBudget
+from bot.scheduling.send_budget import Budget, LocalBudget, Slots
 
 log = logging.getLogger("bot.delivery")
 
 GROUP_WINDOW = 60.0
+# A slot this late (a busy event loop) is given up rather than used together with the
+# next one: two requests at once could make one second at Telegram go over the cap.
+LATE = 0.01
 # Telegram's rate for paid broadcasts (allow_paid_broadcast): not part of the free cap.
 PAID_BROADCAST_RATE = 1000.0
 
@@ -63,6 +66,7 @@ class PriorityRateLimiter(BaseRateLimiter[None]):
     ) -> None:
         self.budget = budget
         self.paid_budget = paid_budget or LocalBudget(PAID_BROADCAST_RATE)
+        self._fallback = LocalBudget(budget.rate)
         self.group_per_minute = group_per_minute
         self.by_class = by_class
         self._keeper = ShareKeeper(share)
@@ -86,6 +90,7 @@ class PriorityRateLimiter(BaseRateLimiter[None]):
     def share_through(self, budget: Budget) -> None:
         """Use another budget from now on (the database's, once the engine is known)."""
         self.budget = budget
+        self._fallback = LocalBudget(budget.rate)
 
     def backlog(self) -> dict[Priority, int]:
         return {c: len(q) for c, q in self._waiting.items()}
@@ -183,6 +188,26 @@ class PriorityRateLimiter(BaseRateLimiter[None]):
         waiter.granted.set_result(None)
 
     async def _run(self) -> None:
+        try:
+            await self._hand_out_slots()
+        except Exception as exc:  # a bug: no request may wait forever for a turn
+            log.exception("the rate limiter failed; waiting requests fail with it")
+            for queue in self._waiting.values():
+                for waiter in queue:
+                    if not waiter.granted.done():
+                        waiter.granted.set_exception(exc)
+                queue.clear()
+
+    async def _reserve(self, count: int) -> Slots:
+        try:
+            return await self.budget.reserve(count)
+        except Exception:
+            # The database is out of reach: this process goes on at the whole rate on
+            # its own rather than stop sending (a crisis reply must still go out).
+            log.warning("the shared send budget is out of reach; using this process's own")
+            return await self._fallback.reserve(count)
+
+    async def _hand_out_slots(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._wake is not None
         slots: deque[float] = deque()
@@ -199,11 +224,11 @@ class PriorityRateLimiter(BaseRateLimiter[None]):
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 continue
             if self.budget.rate > 0:
-                if not slots or slots[0] < now - 0.05:
+                if not slots or slots[0] < now - LATE:
                     slots.clear()
                     wanted = sum(len(q) for q in self._waiting.values())
                     chunk = max(1, min(wanted, int(self.budget.rate // 20) or 1))
-                    reserved = await self.budget.reserve(chunk)
+                    reserved = await self._reserve(chunk)
                     slots.extend(reserved.first + n * reserved.interval for n in range(chunk))
                 at = slots.popleft()
                 delay = at - loop.time()
