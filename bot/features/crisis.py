@@ -48,6 +48,7 @@ from bot.db import session_scope
 from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
 from bot.models import Alert, AlertTier, Client, Program
 from bot.people import Who, crisis_region, identify
+from bot.scheduling.priority import Priority, sending_as
 from bot.services import AnyApplication, services
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ async def send_crisis_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def help_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send_crisis_card(update, context)
+    with sending_as(Priority.crisis):
+        await send_crisis_card(update, context)
     # Help is the whole answer: no other feature should also react to this message.
     raise ApplicationHandlerStop
 
@@ -153,10 +155,12 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         result.category,
         result.rule,
     )
-    if who.client is None:
-        await send_crisis_card(update, context)
-    else:
-        await _crisis_reply(update, context, who, result, text)
+    # The crisis class: these replies take the next send slot, ahead of any backlog.
+    with sending_as(Priority.crisis):
+        if who.client is None:
+            await send_crisis_card(update, context)
+        else:
+            await _crisis_reply(update, context, who, result, text)
     raise ApplicationHandlerStop
 
 
