@@ -60,7 +60,7 @@ def build_engine(
         engine=svc.engine,
         sessions=svc.sessions,
         content=svc.content,
-        sender=TelegramSender(bot),
+        sender=TelegramSender(bot, paid_broadcast=settings.paid_broadcast),
         worker_id=settings.worker_id,
         clock=clock or SystemClock(),
         role=role,

@@ -9,15 +9,19 @@ from typing import Any
 
 import pytest
 from sqlmodel import select
+from telegram.ext import ExtBot
 
+from bot.features.delivery import build_engine
 from bot.models import Delivery
 from bot.scheduling import outbox
+from bot.scheduling.clock import ManualClock
 from bot.scheduling.planner import insert_new
 from bot.scheduling.priority import Priority, ShareKeeper, sending_as, split_claim
 from bot.scheduling.rate_limiter import PriorityRateLimiter
 from bot.scheduling.send_budget import LocalBudget
 from bot.services import Services
-from tests.delivery.conftest import START
+from bot.telegram_sandbox import SandboxServer
+from tests.delivery.conftest import START, a_program, enrolled_client, open_chat
 
 KINDS = ["alert", "checkin", "med_reminder", "digest"]
 
@@ -176,3 +180,32 @@ async def test_the_limiter_keeps_to_its_rate(rate: float) -> None:
     # 200 slots one millisecond apart: at least 199 ms, whatever else the machine does.
     assert loop.time() - started >= 0.199 - 0.005
     await limiter.shutdown()
+
+
+async def test_paid_broadcast_mode_sets_the_parameter_only_on_the_bulk_class(
+    services: Services, sandbox_server: SandboxServer, sandbox_bot: ExtBot[None]
+) -> None:
+    paid = Services(
+        settings=services.settings.model_copy(update={"paid_broadcast": True}),
+        content=services.content,
+        engine=services.engine,
+        sessions=services.sessions,
+    )
+    clock = ManualClock(START)
+    engine = build_engine(paid, sandbox_bot, clock=clock)
+    program = await a_program(services)
+    await enrolled_client(services, sandbox_server, program, 1201, checkin_time="08:00")
+    open_chat(sandbox_server, 1301)
+    due = START.replace(hour=12, minute=0)  # 08:00 in New York
+    async with services.engine.begin() as connection:
+        alert = {**_row("alert", "alert:paid", 0), "recipient_chat_id": 1301}
+        await insert_new(connection, [alert])
+    clock.set(due)
+    tally = await engine.run_once()
+    assert tally.sent == 2
+    paid_by_chat = {
+        int(e["params"]["chat_id"]): e["params"].get("allow_paid_broadcast")
+        for e in sandbox_server.state.requests
+        if e["method"] == "sendMessage"
+    }
+    assert paid_by_chat == {1201: True, 1301: None}
