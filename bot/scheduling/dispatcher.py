@@ -180,6 +180,14 @@ class Dispatcher:
         self._release_delay = 0.0
         self._started = False
         self._pruned_at: datetime | None = None
+        # Set by a kick during a batch (an alert was just raised): the lanes stop to send
+        # the crisis and care-team rows due now before the rest of the batch.
+        self._preempt = False
+
+    def preempt(self) -> None:
+        """Something urgent was queued: claim and send it before the rest of the batch."""
+        if self.config.priority_classes:
+            self._preempt = True
 
     def halt(self, reason: str, *, release_delay: float = 0.0) -> None:
         if self.halted is None:
@@ -236,7 +244,7 @@ class Dispatcher:
             log_event(logging.INFO, "delivery.pruned", worker=self.worker_id, rows=pruned)
         return pruned
 
-    async def dispatch_batch(self) -> Tally:
+    async def dispatch_batch(self, up_to: priority.Priority | None = None) -> Tally:
         kinds = [k for k in renderable_kinds() if get_kind(k) is not None]
         async with self.engine.begin() as connection:
             items = await outbox.claim(
@@ -247,6 +255,7 @@ class Dispatcher:
                 limit=self.config.batch_size,
                 share=self.config.lower_class_share,
                 by_class=self.config.priority_classes,
+                up_to=up_to,
             )
         tally = Tally(claimed=len(items))
         if not items:
@@ -286,6 +295,10 @@ class Dispatcher:
                 if self.halted is not None:
                     unwritten.append(self._release_write(item, DeliveryStatus.claimed))
                     continue
+                if self._preempt:
+                    # An alert raised during this batch goes now, not after the batch.
+                    self._preempt = False
+                    tally.add(await self.dispatch_batch(up_to=priority.Priority.care_team))
                 prepared = await self._prepare(item, clients, alerts, tally)
                 if not isinstance(prepared, Outgoing):
                     unwritten.append(prepared)

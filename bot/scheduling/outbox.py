@@ -51,6 +51,7 @@ async def claim(
     limit: int,
     share: float = 0.1,
     by_class: bool = True,
+    up_to: priority.Priority | None = None,
 ) -> list[DueDelivery]:
     """Take up to `limit` due pending rows of the given kinds: by priority class, then
     due time (earlier first), then id. A `share` of the batch goes to the rows due
@@ -60,6 +61,8 @@ async def claim(
         return []
     if not by_class:
         return await _claim(connection, worker, now, kinds, limit, by_class=False)
+    if up_to is not None:  # only the classes this urgent (no share for the others)
+        return await _claim(connection, worker, now, kinds, limit, by_class=True, up_to=up_to)
     ranked, fair = priority.split_claim(limit, share)
     # The share first: what it takes is then not counted twice by the ranked part.
     due = await _claim(connection, worker, now, kinds, fair, by_class=False) if fair else []
@@ -76,6 +79,7 @@ async def _claim(
     limit: int,
     *,
     by_class: bool,
+    up_to: priority.Priority | None = None,
 ) -> list[DueDelivery]:
     order = (delivery.c.due_at, delivery.c.id)
     if by_class:
@@ -86,6 +90,7 @@ async def _claim(
             delivery.c.status == DeliveryStatus.pending.value,
             delivery.c.available_at <= now,
             delivery.c.kind.in_(kinds),
+            sa.true() if up_to is None else delivery.c.priority <= int(up_to),
         )
         .order_by(*order)
         .limit(limit)

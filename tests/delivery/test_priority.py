@@ -209,3 +209,30 @@ async def test_paid_broadcast_mode_sets_the_parameter_only_on_the_bulk_class(
         if e["method"] == "sendMessage"
     }
     assert paid_by_chat == {1201: True, 1301: None}
+
+
+async def test_an_alert_raised_during_a_batch_of_prompts_goes_before_the_rest_of_the_batch(
+    services: Services, sandbox_server: SandboxServer, engine: Any
+) -> None:
+    program = await a_program(services)
+    for user in range(1401, 1407):
+        await enrolled_client(services, sandbox_server, program, user, checkin_time="08:00")
+    open_chat(sandbox_server, 1501)
+    real = engine.dispatcher.sender
+    order: list[int] = []
+
+    class RaisesAnAlertMidBatch:
+        async def send(self, chat_id: int, message: Any) -> int:
+            order.append(chat_id)
+            if len(order) == 2:  # a client wrote in crisis while the prompts go out
+                async with services.engine.begin() as connection:
+                    alert = {**_row("alert", "alert:mid", 0), "recipient_chat_id": 1501}
+                    await insert_new(connection, [alert])
+                engine.kick()
+            return int(await real.send(chat_id, message))
+
+    engine.dispatcher.sender = RaisesAnAlertMidBatch()
+    await engine.tick()  # plans the six prompts due now and starts a drain
+    await engine.wait_idle()
+    assert len(order) == 7
+    assert order[2] == 1501  # the next send after the alert was queued
