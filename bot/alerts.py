@@ -34,6 +34,7 @@ from bot.models import (
     Program,
 )
 from bot.scheduling.kinds import ALERT, Kind, Rule, register_kind
+from bot.scheduling.priority import Priority
 from bot.scheduling.rendering import (
     Button,
     DueDelivery,
@@ -279,6 +280,9 @@ async def raise_alert(
     assert alert.id is not None
     staff = content.language(None).alerts.staff
     category = staff.categories.get(finding.category, finding.category)
+    # An urgent alert's messages go before anything else; a same-day alert's with the
+    # care team's other messages (bot/scheduling/priority.py).
+    rank = Priority.crisis if finding.tier is AlertTier.urgent else Priority.care_team
 
     def queue(
         key: str,
@@ -298,6 +302,7 @@ async def raise_alert(
                 payload={"text": text, "buttons": buttons, "alert_id": alert.id, **extra},
                 dedupe_key=f"alert:{alert.id}:{key}",
                 created_at=now,
+                priority=int(rank),
             )
         )
 

@@ -38,7 +38,9 @@ settings (environment variables, or a .env file in the current folder):
   WEBHOOK_SECRET         webhook mode: 1-256 of A-Za-z0-9_-
   PORT                   webhook mode: the port to listen on (8080)
   WORKER_ID              this process in claims and heartbeats ($DYNO, else host-pid)
-  TELEGRAM_RATE_LIMIT    messages a second this process sends at most (30; 0 = off)
+  TELEGRAM_RATE_LIMIT    messages a second the bot sends at most, all workers (30; 0 = off)
+  PRIORITY_CLASSES       0: send in due order, not the most urgent first (1)
+  TELEGRAM_PAID_BROADCAST  1: send prompts and nudges as paid broadcasts (Stars) (0)
   DISPATCH_INTERVAL      seconds between delivery ticks (2)
   DELIVERY_LEASE         seconds before another worker takes over a claim (60)
   DELIVERY_IN_FLIGHT     prompts and reminders on the way at once per process (1)

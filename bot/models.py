@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
+from bot.scheduling.priority import class_of_kind
 from bot.sealed import SealedJSON, SealedText
 
 # Set before the first migration: constraint names must be stable across SQLite and
@@ -41,6 +42,11 @@ def utcnow() -> datetime:
 def _due_at(context: Any) -> Any:
     """Column default of Delivery.available_at: the row's own due_at."""
     return context.get_current_parameters()["due_at"]
+
+
+def _priority(context: Any) -> Any:
+    """Column default of Delivery.priority: its kind's class (bot/scheduling/priority.py)."""
+    return int(class_of_kind(context.get_current_parameters()["kind"]))
 
 
 def _enum(cls: type[enum.Enum]) -> sa.Enum:
@@ -215,6 +221,18 @@ class DeploymentSecret(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class SendBudget(SQLModel, table=True):
+    """Telegram's overall cap, shared by every worker that sends (PostgreSQL): the next
+    free send slot and the end of a 429's pause, in seconds on the database's clock
+    (bot/scheduling/send_budget.py). One row per bot."""
+
+    __tablename__ = "send_budget"
+
+    name: str = Field(primary_key=True, max_length=64)
+    next_at: float
+    paused_until: float
+
+
 class Delivery(SQLModel, table=True):
     """The outbox: everything sent on a schedule is first a row here (DESIGN.md)."""
 
@@ -222,6 +240,7 @@ class Delivery(SQLModel, table=True):
         sa.Index("ix_delivery_status_due_at", "status", "due_at"),
         sa.Index("ix_delivery_status_available_at", "status", "available_at"),
         sa.Index("ix_delivery_recipient_chat_id_status", "recipient_chat_id", "status"),
+        sa.Index("ix_delivery_status_priority_due_at", "status", "priority", "due_at"),
         NEVER_REUSE_IDS,
     )
 
@@ -251,6 +270,13 @@ class Delivery(SQLModel, table=True):
     # Why it was skipped, or why "sent" is uncertain (a timeout: it may not have arrived).
     reason: str | None = Field(default=None, max_length=200)
     telegram_message_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # Its priority class (bot/scheduling/priority.Priority: 0 crisis … 4 bulk): claimed by
+    # class, then due time. Set from the kind when not given.
+    priority: int | None = Field(
+        default=None,
+        sa_type=sa.SmallInteger,
+        sa_column_kwargs={"default": _priority, "nullable": False},
+    )
 
 
 class InboundStatus(enum.StrEnum):

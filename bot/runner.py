@@ -248,7 +248,13 @@ async def deliveries_report(settings: Settings) -> str:
 
     svc = await open_services(settings)
     try:
-        return format_overview(await overview(svc.engine, SystemClock().now()))
+        view = await overview(
+            svc.engine,
+            SystemClock().now(),
+            cap=settings.telegram_rate_limit,
+            paid_broadcast=settings.paid_broadcast,
+        )
+        return format_overview(view)
     finally:
         await svc.engine.dispose()
 

@@ -50,6 +50,8 @@ _ENV_NAMES = {
     "delivery_lease": "DELIVERY_LEASE",
     "delivery_in_flight": "DELIVERY_IN_FLIGHT",
     "delivery_retention_days": "DELIVERY_RETENTION_DAYS",
+    "priority_classes": "PRIORITY_CLASSES",
+    "paid_broadcast": "TELEGRAM_PAID_BROADCAST",
     "waypoint_allow_unencrypted": "WAYPOINT_ALLOW_UNENCRYPTED",
 }
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -131,8 +133,9 @@ class Settings(BaseSettings):
     port: int = 8080
     # This process in the outbox's claims and heartbeats; unique per running process.
     worker_id: str = Field(default_factory=_default_worker_id)
-    # Messages a second this process sends at most (Telegram: about 30 for the whole
-    # bot, so split it between sending processes); 0 turns the limiter off (sandbox only).
+    # Messages a second the whole bot sends at most (Telegram: about 30): on PostgreSQL
+    # every sending process shares it through the database (bot/scheduling/send_budget);
+    # 0 turns the limiter off (sandbox only).
     telegram_rate_limit: float = 30.0
     # Seconds between dispatcher ticks; 0: no ticks (tests drive the engine themselves).
     dispatch_interval: float = 2.0
@@ -144,6 +147,11 @@ class Settings(BaseSettings):
     # Days a finished delivery (sent, failed, skipped) is kept before it is erased: its
     # payload may hold what the message said.
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Send the most urgent first (bot/scheduling/priority.py); off only to compare.
+    priority_classes: bool = True
+    # Send the bulk class (prompts, nudges) with Telegram's allow_paid_broadcast: up to
+    # 1,000 a second, charged in Stars for each message over the free rate.
+    paid_broadcast: bool = False
     # With a real bot token, start-up is refused without ENCRYPTION_KEY unless this is
     # set: clients' words would then sit in plain text in the database.
     waypoint_allow_unencrypted: bool = False

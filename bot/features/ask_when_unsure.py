@@ -26,6 +26,7 @@ from bot.models import Client
 from bot.people import Who, identify
 from bot.safety.unsure import band_of, unsure
 from bot.scheduling.engine import register_review
+from bot.scheduling.priority import Priority, in_class, sending_as
 from bot.services import AnyApplication, services
 
 PREFIX = "uq:"
@@ -93,14 +94,16 @@ async def ask_if_unsure(
         ref = asking.question_ref(question)
     pack = svc.content.language(who.client.language)
     region = who.program.region if who.program is not None else svc.settings.default_region
-    await chat.send_message(
-        question_text(pack, question.question),
-        reply_markup=question_keyboard(pack, ref, region),
-        protect_content=True,
-    )
+    with sending_as(Priority.crisis):
+        await chat.send_message(
+            question_text(pack, question.question),
+            reply_markup=question_keyboard(pack, ref, region),
+            protect_content=True,
+        )
     return True
 
 
+@in_class(Priority.crisis)  # the question's answer leads to the crisis reply
 async def answer_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Yes · No · I'd rather not say, under the question."""
     svc = services(context)

@@ -50,6 +50,7 @@ from bot.db import session_scope
 from bot.keyboards import NEW_MESSAGE, PRIVATE_NEW, data_fields
 from bot.models import Alert, AlertTier, Client, Program
 from bot.people import Who, crisis_region, identify
+from bot.scheduling.priority import Priority, in_class, sending_as
 from bot.sealed import SealedTextError
 from bot.services import AnyApplication, services
 
@@ -107,7 +108,8 @@ async def send_crisis_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def help_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send_crisis_card(update, context)
+    with sending_as(Priority.crisis):
+        await send_crisis_card(update, context)
     # Help is the whole answer: no other feature should also react to this message.
     raise ApplicationHandlerStop
 
@@ -175,10 +177,13 @@ async def screen_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         result.category,
         result.rule,
     )
-    if who.client is None:
-        await send_crisis_card(update, context)
-    else:
-        await _crisis_reply(update, context, who, result, evidence, text)
+    # The crisis class: these replies take the next send slot, ahead of any backlog.
+    with sending_as(Priority.crisis):
+        if who.client is None:
+            await send_crisis_card(update, context)
+        else:
+            await _crisis_reply(update, context, who, result, evidence, text)
+    if who.client is not None:
         # Back after a quiet week: "Waypoint is a program" waited for the reply.
         from bot.features.program_reminder import send_pending
 
@@ -342,6 +347,7 @@ async def _send_checks(chat: Chat, pack: LanguagePack, checks: Checks, lead: str
         await chat.send_message(pack.checkin.overdose_card, protect_content=True)
 
 
+@in_class(Priority.crisis)
 async def reply_to_alert(
     chat: Chat,
     context: ContextTypes.DEFAULT_TYPE,
@@ -570,6 +576,7 @@ async def _out_of_date(
         await chat.send_message(pack.crisis_card(region), protect_content=True)
 
 
+@in_class(Priority.crisis)
 async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The client's answer to "Are you safe right now?" (or a tap on Call options)."""
     svc = services(context)
@@ -606,6 +613,7 @@ async def safety_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         send_now(context)
 
 
+@in_class(Priority.crisis)
 async def region_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -633,6 +641,7 @@ async def region_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await chat.send_message(pack.crisis_card(region), reply_markup=_card_keyboard(pack, region))
 
 
+@in_class(Priority.crisis)
 async def follow_up_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The client's answer to the next day's question; "no one reached me" reopens."""
     svc = services(context)

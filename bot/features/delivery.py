@@ -13,7 +13,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from telegram.ext import AIORateLimiter, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot.inbox import inbox_of
 from bot.inbox import sweep as inbox_sweep
@@ -23,6 +23,8 @@ from bot.scheduling.clock import Clock, SystemClock
 from bot.scheduling.dispatcher import DispatchConfig
 from bot.scheduling.engine import DeliveryEngine
 from bot.scheduling.local_times import parse_hhmm
+from bot.scheduling.rate_limiter import PriorityRateLimiter
+from bot.scheduling.send_budget import LocalBudget, budget_for
 from bot.scheduling.telegram_sender import TelegramSender
 from bot.services import AnyApplication, AnyContext, Services, services
 from bot.settings import Settings
@@ -35,14 +37,15 @@ PROGRAM_SYNC_SECONDS = 60
 INBOX_SWEEP_SECONDS = 30
 
 
-def rate_limiter(settings: Settings) -> AIORateLimiter | None:
-    """Telegram's limits for this process (TELEGRAM_RATE_LIMIT a second overall, 20 a
-    minute per group); None when set to 0. A 429 is not retried here: the dispatcher
-    delays that one message and goes on with other chats."""
+def rate_limiter(settings: Settings) -> PriorityRateLimiter | None:
+    """Telegram's limits (TELEGRAM_RATE_LIMIT a second overall, 20 a minute per group),
+    the most urgent request first; None when set to 0. This process's own budget until
+    `register` shares it through the database (PostgreSQL). A 429 from the outbox is not
+    retried here: the dispatcher delays that one message and goes on with other chats."""
     if settings.telegram_rate_limit <= 0:
         return None
-    return AIORateLimiter(
-        overall_max_rate=settings.telegram_rate_limit, overall_time_period=1, max_retries=0
+    return PriorityRateLimiter(
+        LocalBudget(settings.telegram_rate_limit), by_class=settings.priority_classes
     )
 
 
@@ -57,7 +60,7 @@ def build_engine(
         engine=svc.engine,
         sessions=svc.sessions,
         content=svc.content,
-        sender=TelegramSender(bot),
+        sender=TelegramSender(bot, paid_broadcast=settings.paid_broadcast),
         worker_id=settings.worker_id,
         clock=clock or SystemClock(),
         role=role,
@@ -66,6 +69,7 @@ def build_engine(
             lease=timedelta(seconds=settings.delivery_lease),
             in_flight=settings.delivery_in_flight,
             retention=timedelta(days=settings.delivery_retention_days),
+            priority_classes=settings.priority_classes,
         ),
         # Only on the real clock: a timer in real seconds means nothing on a test's clock.
         wake_within=settings.dispatch_interval if clock is None else 0.0,
@@ -155,6 +159,10 @@ async def stop(application: AnyApplication) -> None:
 
 def register(application: AnyApplication) -> None:
     svc = services(application)
+    limiter = getattr(application.bot, "rate_limiter", None)
+    if isinstance(limiter, PriorityRateLimiter):
+        # PostgreSQL: one budget for every worker (SQLite: this one process's).
+        limiter.share_through(budget_for(svc.engine, svc.settings.telegram_rate_limit))
     engine = build_engine(svc, application.bot)
     application.bot_data[_ENGINE_KEY] = engine
     inbox = inbox_of(application)

@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
 from bot.models import Alert, Client, ClientStatus, DeliveryStatus, Program
-from bot.scheduling import outbox
+from bot.scheduling import outbox, priority
 from bot.scheduling.clock import Clock
 from bot.scheduling.errors import Action, Backoff, Decision, Failure, SendFailed, decide
 from bot.scheduling.kinds import AfterAlert, Kind, Rule, get_kind
@@ -68,6 +68,10 @@ class DispatchConfig:
     retention: timedelta = timedelta(days=30)
     # How often this worker looks for such rows.
     prune_every: timedelta = timedelta(hours=1)
+    # Claim by priority class, then due time (False: by due time alone, for comparison).
+    priority_classes: bool = True
+    # The share of each claim that goes to the rows due earliest whatever their class.
+    lower_class_share: float = 0.1
 
 
 @dataclass
@@ -176,6 +180,14 @@ class Dispatcher:
         self._release_delay = 0.0
         self._started = False
         self._pruned_at: datetime | None = None
+        # Set by a kick during a batch (an alert was just raised): the lanes stop to send
+        # the crisis and care-team rows due now before the rest of the batch.
+        self._preempt = False
+
+    def preempt(self) -> None:
+        """Something urgent was queued: claim and send it before the rest of the batch."""
+        if self.config.priority_classes:
+            self._preempt = True
 
     def halt(self, reason: str, *, release_delay: float = 0.0) -> None:
         if self.halted is None:
@@ -232,7 +244,7 @@ class Dispatcher:
             log_event(logging.INFO, "delivery.pruned", worker=self.worker_id, rows=pruned)
         return pruned
 
-    async def dispatch_batch(self) -> Tally:
+    async def dispatch_batch(self, up_to: priority.Priority | None = None) -> Tally:
         kinds = [k for k in renderable_kinds() if get_kind(k) is not None]
         async with self.engine.begin() as connection:
             items = await outbox.claim(
@@ -241,6 +253,9 @@ class Dispatcher:
                 now=self.clock.now(),
                 kinds=kinds,
                 limit=self.config.batch_size,
+                share=self.config.lower_class_share,
+                by_class=self.config.priority_classes,
+                up_to=up_to,
             )
         tally = Tally(claimed=len(items))
         if not items:
@@ -280,6 +295,10 @@ class Dispatcher:
                 if self.halted is not None:
                     unwritten.append(self._release_write(item, DeliveryStatus.claimed))
                     continue
+                if self._preempt:
+                    # An alert raised during this batch goes now, not after the batch.
+                    self._preempt = False
+                    tally.add(await self.dispatch_batch(up_to=priority.Priority.care_team))
                 prepared = await self._prepare(item, clients, alerts, tally)
                 if not isinstance(prepared, Outgoing):
                     unwritten.append(prepared)
@@ -442,7 +461,10 @@ class Dispatcher:
     ) -> Write:
         self._last_sent[item.recipient_chat_id] = self.clock.now()
         try:
-            message_id = await self.sender.send(item.recipient_chat_id, message)
+            # The row's class travels with the request to the rate limiter; a 429 comes
+            # back here (retries=0): this row waits, other chats go on.
+            with priority.sending_as(priority.of_rank(item.priority), retries=0):
+                message_id = await self.sender.send(item.recipient_chat_id, message)
         except SendFailed as failure:
             return self._failure_write(item, from_status, failure, tally)
         except Exception as exc:  # a bug or an unexpected transport error

@@ -122,6 +122,7 @@ class DeliveryEngine:
             self._draining = asyncio.create_task(self._drain(), name="delivery-drain")
         else:
             self._again = True
+            self.dispatcher.preempt()
         return self._draining
 
     async def _drain(self) -> Tally:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import AuditEvent, Client, ClientStatus, Delivery, DeliveryStatus
+from bot.scheduling import priority
 from bot.scheduling.rendering import DueDelivery
 
 delivery = Delivery.__table__  # type: ignore[attr-defined]
@@ -37,6 +38,7 @@ _RETURNED = (
     delivery.c.payload,
     delivery.c.attempts,
     delivery.c.dedupe_key,
+    delivery.c.priority,
 )
 
 
@@ -47,18 +49,50 @@ async def claim(
     now: datetime,
     kinds: Sequence[str],
     limit: int,
+    share: float = 0.1,
+    by_class: bool = True,
+    up_to: priority.Priority | None = None,
 ) -> list[DueDelivery]:
-    """Take up to `limit` due pending rows of the given kinds, oldest first."""
+    """Take up to `limit` due pending rows of the given kinds: by priority class, then
+    due time (earlier first), then id. A `share` of the batch goes to the rows due
+    earliest whatever their class, so a steady stream of alerts never starves the
+    prompts (`by_class=False`: by due time alone, as before priority classes)."""
     if not kinds or limit <= 0:
         return []
+    if not by_class:
+        return await _claim(connection, worker, now, kinds, limit, by_class=False)
+    if up_to is not None:  # only the classes this urgent (no share for the others)
+        return await _claim(connection, worker, now, kinds, limit, by_class=True, up_to=up_to)
+    ranked, fair = priority.split_claim(limit, share)
+    # The share first: what it takes is then not counted twice by the ranked part.
+    due = await _claim(connection, worker, now, kinds, fair, by_class=False) if fair else []
+    due += await _claim(connection, worker, now, kinds, ranked, by_class=True)
+    due.sort(key=lambda d: (d.priority, d.due_at, d.id))
+    return due
+
+
+async def _claim(
+    connection: AsyncConnection,
+    worker: str,
+    now: datetime,
+    kinds: Sequence[str],
+    limit: int,
+    *,
+    by_class: bool,
+    up_to: priority.Priority | None = None,
+) -> list[DueDelivery]:
+    order = (delivery.c.due_at, delivery.c.id)
+    if by_class:
+        order = (delivery.c.priority, *order)
     candidates = (
         sa.select(delivery.c.id)
         .where(
             delivery.c.status == DeliveryStatus.pending.value,
             delivery.c.available_at <= now,
             delivery.c.kind.in_(kinds),
+            sa.true() if up_to is None else delivery.c.priority <= int(up_to),
         )
-        .order_by(delivery.c.available_at, delivery.c.id)
+        .order_by(*order)
         .limit(limit)
     )
     if connection.dialect.name == "postgresql":
@@ -75,7 +109,7 @@ async def claim(
         .returning(*_RETURNED)
     )
     rows = (await connection.execute(statement)).all()
-    due = [
+    return [
         DueDelivery(
             id=r.id,
             kind=r.kind,
@@ -86,11 +120,10 @@ async def claim(
             payload=r.payload or {},
             attempts=r.attempts,
             dedupe_key=r.dedupe_key,
+            priority=r.priority,
         )
         for r in rows
     ]
-    due.sort(key=lambda d: (d.due_at, d.id))  # RETURNING has no order
-    return due
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ class DueDelivery:
     payload: dict[str, Any]
     attempts: int
     dedupe_key: str
+    priority: int = 2  # bot/scheduling/priority.Priority
 
 
 @dataclass

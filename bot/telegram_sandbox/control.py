@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .base import utf16_len
+from .limits import TelegramLimits
 from .media import STUB_VOICE, make_png
 from .spec import ApiSpec
 from .state import ChatState, Fault, SandboxState
@@ -83,6 +84,9 @@ class Control:
             web.get("/sandbox/files/{file_id}", g(self.get_file)),
             web.post("/sandbox/faults", g(self.post_faults)),
             web.delete("/sandbox/faults", g(self.delete_faults)),
+            web.post("/sandbox/limits", g(self.post_limits)),
+            web.get("/sandbox/limits", g(self.get_limits)),
+            web.delete("/sandbox/limits", g(self.delete_limits)),
             web.get("/sandbox/requests", g(self.get_requests)),
             web.get("/sandbox/updates/{update_id}", g(self.get_update)),
             web.get("/sandbox/updates/{update_id}/settle", g(self.settle)),
@@ -404,6 +408,40 @@ class Control:
             latency=float(latency),
             methods=frozenset(methods) if methods is not None else None,
         )
+
+    async def post_limits(self, request: web.Request) -> web.Response:
+        """Enforce Telegram's rate limits from now on (limits.py); fields override the
+        defaults: overall, per_chat, chat_burst, per_group, paid."""
+        body = await _body(request)
+        known = {"overall", "per_chat", "chat_burst", "per_group", "paid"}
+        unknown = set(body) - known
+        if unknown:
+            raise ControlError(400, f"unknown limit fields: {', '.join(sorted(unknown))}")
+        for name, value in body.items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise ControlError(400, f"{name} must be a positive number")
+        self.state.limits = TelegramLimits(**body)
+        return _reply({"ok": True})
+
+    async def get_limits(self, request: web.Request) -> web.Response:
+        limits = self.state.limits
+        if limits is None:
+            return _reply({"ok": True, "enforced": False})
+        return _reply(
+            {
+                "ok": True,
+                "enforced": True,
+                "sent": len(limits.sent_at),
+                "refused": limits.refused,
+                "busiest_second": limits.busiest_second(),
+                "paid_sent": limits.paid_sent,
+                "paid_over_free": limits.paid_over_free,
+            }
+        )
+
+    async def delete_limits(self, request: web.Request) -> web.Response:
+        self.state.limits = None
+        return _reply({"ok": True})
 
     async def delete_faults(self, request: web.Request) -> web.Response:
         self.state.faults.clear()

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .base import ApiError, Upload
 from .control import Control
+from .limits import counts
 from .methods import BotApi, BotCall
 from .spec import load_spec
 from .state import SandboxState
@@ -146,6 +147,9 @@ class SandboxServer:
             entry["params"] = _loggable(params)
             if state.faults:
                 await self._apply_faults(method.name)
+            if state.limits is not None and counts(method.name):
+                paid = bool(params.get("allow_paid_broadcast"))
+                state.limits.check(params.get("chat_id"), time.monotonic(), paid=paid)
             call = BotCall(int(token.group(1)), lambda: not _gone(request))
             result = await self.api.dispatch(method, params, call)
             entry["ok"] = True

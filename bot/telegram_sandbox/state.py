@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import ApiError
+from .limits import TelegramLimits
 
 # Telegram's default when allowed_updates is not set (or set to []).
 ALL_UPDATE_TYPES = frozenset(
@@ -112,6 +113,8 @@ class SandboxState:
         self.poller: asyncio.Future[str] | None = None  # the pending long poll, if any
         self.inflight = 0  # bot requests being handled (getUpdates excluded)
         self.last_activity = time.monotonic()
+        # Telegram's rate limits, enforced only when set (limits.py); kept across resets.
+        self.limits: TelegramLimits | None = None
         self.clear()
 
     def add_event(self, chat: ChatState, event: dict[str, Any]) -> None:

@@ -68,7 +68,8 @@ async def test_an_old_acknowledge_button_is_out_of_date_and_the_new_clients_aler
     alex = bot.person(CLIENT, "Alex")
     await alex.send(URGENT)
     await _drained(bot)
-    old = (await bot.sandbox.messages(CLINICIAN))[-1]
+    # The alert, not the "joined" notice queued before it: an urgent alert goes first.
+    old = [m for m in await bot.sandbox.messages(CLINICIAN) if "URGENT" in m.text][-1]
     stale_acknowledge = old.data_for("Acknowledge")
     (old_alert,) = await _alerts(bot)
     old_client_id = old_alert.client_id
@@ -224,7 +225,8 @@ async def test_a_second_message_is_added_to_the_open_alert_and_shown_to_its_hold
     assert code in note and "wrote again" in note and "still want to die" in note
     # The detail, as any press shows it, counts what was added.
     rivera = bot.person(CLINICIAN, "Dr. Rivera")
-    (edited,) = await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-2])
+    alert = [m for m in await bot.sandbox.messages(CLINICIAN) if "URGENT" in m.text][-1]
+    (edited,) = await rivera.press("Acknowledge", alert)
     assert "Client wrote again 1 time(s)" in _plain(edited.text)
 
 
@@ -292,7 +294,9 @@ async def test_every_copy_of_an_alert_shows_that_it_was_acknowledged(
     opened = (await bot.sandbox.messages(COLLEAGUE))[-1]
     assert code in opened.text and "kill myself" in opened.text
     rivera = bot.person(CLINICIAN, "Dr. Rivera")
-    await rivera.press("Acknowledge", (await bot.sandbox.messages(CLINICIAN))[-1])
+    # The alert, not the "joined" notice queued before it: an urgent alert goes first.
+    alert = [m for m in await bot.sandbox.messages(CLINICIAN) if "URGENT" in m.text][-1]
+    await rivera.press("Acknowledge", alert)
     # Chen's copy and the group post now say so.
     chens = [m for m in await bot.sandbox.events(COLLEAGUE) if m.message_id == opened.message_id]
     assert chens[-1].event == "edited" and "Acknowledged by Dr. Rivera" in _plain(chens[-1].text)
