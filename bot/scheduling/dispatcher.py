@@ -244,7 +244,11 @@ class Dispatcher:
             log_event(logging.INFO, "delivery.pruned", worker=self.worker_id, rows=pruned)
         return pruned
 
-    async def dispatch_batch(self, up_to: priority.Priority | None = None) -> Tally:
+    async def dispatch_batch(
+        self, up_to: priority.Priority | None = None, lanes: int | None = None
+    ) -> Tally:
+        """Claim and send one batch. `lanes`: at-most-once lanes (default in_flight); a
+        preempting lane passes 1, so the urgent batch sends in its place, not beside it."""
         kinds = [k for k in renderable_kinds() if get_kind(k) is not None]
         async with self.engine.begin() as connection:
             items = await outbox.claim(
@@ -264,7 +268,7 @@ class Dispatcher:
         clients_alerts = await self._load_alerts(items)
         at_most_once = [i for i in items if self._kind(i).rule is Rule.at_most_once]
         at_least_once = [i for i in items if self._kind(i).rule is Rule.at_least_once]
-        lanes = max(1, self.config.in_flight)
+        lanes = max(1, self.config.in_flight if lanes is None else lanes)
         await asyncio.gather(
             *(
                 self._send_one_at_a_time(at_most_once[lane::lanes], clients, clients_alerts, tally)
@@ -297,8 +301,13 @@ class Dispatcher:
                     continue
                 if self._preempt:
                     # An alert raised during this batch goes now, not after the batch.
+                    # This lane's last outcome is written first (its row would otherwise
+                    # stay `sending`), and the urgent batch takes this lane's one place:
+                    # never more than `in_flight` at-most-once rows in doubt at once.
                     self._preempt = False
-                    tally.add(await self.dispatch_batch(up_to=priority.Priority.care_team))
+                    await self._write(connection, unwritten)
+                    unwritten = []
+                    tally.add(await self.dispatch_batch(up_to=priority.Priority.care_team, lanes=1))
                 prepared = await self._prepare(item, clients, alerts, tally)
                 if not isinstance(prepared, Outgoing):
                     unwritten.append(prepared)
