@@ -3,7 +3,7 @@
 Two paths, by the kind's rule (see kinds.py):
 
 - At most once (prompts, nudges, reminders): sent one at a time (DELIVERY_IN_FLIGHT
-  lanes, 1 by default). Each row is marked `sending` in the same commit that records
+  lanes, 4 by default). Each row is marked `sending` in the same commit that records
   the previous row's outcome, then the request goes out. If the worker dies, at most
   one row per lane is in doubt, and it is recorded as sent-uncertain, never sent again.
 - At least once (alerts): sent concurrently; a row whose worker died is sent again.

@@ -95,7 +95,15 @@ async def _kill_mid_batch_and_restart(
             # Each send takes a little while, so a batch is still going when the kill comes.
             await driver.set_faults(latency=0.015, methods=["sendMessage"])
         env = {
-            w: worker_env(url, server.url, w, DISPATCH_INTERVAL="0.2", TELEGRAM_RATE_LIMIT="0")
+            w: worker_env(
+                url,
+                server.url,
+                w,
+                DISPATCH_INTERVAL="0.2",
+                TELEGRAM_RATE_LIMIT="0",
+                # One in flight: one in doubt per kill (8: test_in_flight_crash.py).
+                DELIVERY_IN_FLIGHT="1",
+            )
             for w in worker_ids
         }
         workers = {
