@@ -4,6 +4,7 @@ lower classes still get their share, and the claim orders by class then due time
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -218,6 +219,9 @@ async def test_an_alert_raised_during_a_batch_of_prompts_goes_before_the_rest_of
     for user in range(1401, 1407):
         await enrolled_client(services, sandbox_server, program, user, checkin_time="08:00")
     open_chat(sandbox_server, 1501)
+    # One prompt in flight, so "the next send" is well defined (with several lanes the
+    # others' requests are already out when the alert is queued).
+    engine.dispatcher.config = replace(engine.dispatcher.config, in_flight=1)
     real = engine.dispatcher.sender
     order: list[int] = []
 
