@@ -135,10 +135,17 @@ async def test_kill_9_with_8_in_flight_leaves_at_most_8_uncertain_and_no_lost_al
                 ],
             )
 
-            async def an_alert_arrived() -> bool:
-                return any(_sent(sandbox_server, c) for c in CLINICIAN_CHATS)
+            async def an_alert_arrived_and_prompts_are_out() -> bool:
+                if not any(_sent(sandbox_server, c) for c in CLINICIAN_CHATS):
+                    return False
+                statuses = (await _statuses(engine, "checkin")).values()
+                return sum(s == "sending" for s in statuses) > 1
 
-            await wait_until(an_alert_arrived, "an alert to arrive", worker)
+            await wait_until(
+                an_alert_arrived_and_prompts_are_out,
+                "an alert to arrive while several prompts are on the way",
+                worker,
+            )
             worker.kill()
         finally:
             worker.stop()
