@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from bot.features.delivery import build_engine, delivery_engine
+from bot.scheduling.clock import ManualClock
 from tests.e2e.enrollment_steps import admin, invite, join_and_set_up, token_in
 from tests.e2e.enrollment_steps import program_with_clinician as setup_program
 from tests.harness import BotHarness
@@ -37,4 +41,10 @@ async def team(bot: BotHarness) -> tuple[BotHarness, str]:
     await rivera.send_in(GROUP, "hello team")  # the group exists and has the bot in it
     code, token = await invite(rivera)
     await join_and_set_up(bot.person(CLIENT, "Alex"), token)
+    # The notices of the set-up ("Alex joined…") reach the team now, as they would a
+    # second later in life: paced behind each other, they would otherwise still wait
+    # when the test begins, and an urgent alert goes ahead of them.
+    await delivery_engine(bot.application).wait_idle()
+    clock = ManualClock(datetime.now(UTC) + timedelta(minutes=1))
+    await build_engine(bot.services, bot.application.bot, clock=clock).run_once()
     return bot, code
