@@ -17,7 +17,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -122,13 +121,6 @@ def _read(files: Sequence[Path]) -> list[Label]:
 
 
 _lock = threading.Lock()
-
-
-@lru_cache(maxsize=4)
-def _cached(directory: str) -> NearestIndex:
-    return NearestIndex.from_dir(directory)
-
-
 _built: dict[str, NearestIndex] = {}
 
 
@@ -136,8 +128,9 @@ def load_nearest(directory: Path | str | None = None) -> NearestIndex:
     """The index, built once per process."""
     key = _key(directory)
     with _lock:
-        index = _built[key] = _cached(key)
-        return index
+        if key not in _built:
+            _built[key] = NearestIndex.from_dir(key)
+        return _built[key]
 
 
 def nearest_if_built(directory: Path | str | None = None) -> NearestIndex | None:
